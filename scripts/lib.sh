@@ -1,0 +1,261 @@
+# shellcheck shell=bash disable=SC2034
+# Shell functions shared by scripts/test.sh, scripts/demo.sh and tests/e2e/relay_e2e.sh.
+# Source it; it defines functions and a few variables and runs nothing.
+#
+# Test topology (netns_setup):
+#
+#   ns PFX-c1 eth0 10.77.0.11/24 --+
+#   ns PFX-c2 eth0 10.77.0.12/24 --+-- ns PFX-sw: bridge br0
+#   ns PFX-c3 eth0 10.77.0.13/24 --+
+#   ns PFX-r  relay0 (no address) -+   <- dpdk-relay's net_af_packet, owns 10.77.0.1/24
+#
+# The relay's veth end sits in a namespace of its own rather than the root one, so
+# the host's kernel (forwarding, firewall, other tenants) never sees relay traffic
+# and nothing can leak towards a real network. The telemetry socket is a path, so
+# relaystate and dpdk-telemetry.py reach it from any network namespace.
+
+RELAY_PY=/usr/bin/python3   # Debian's python: it is the one that sees python3-scapy
+RELAY_ADDR=10.77.0.1
+RELAY_PREFIX_LEN=24
+RELAY_IF=relay0
+
+DEPS=(libdpdk-dev dpdk-dev dpdk meson ninja-build pkg-config g++
+      libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev catch2
+      python3-scapy tshark ethtool iproute2 iputils-ping libpcap-dev clang)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+pkg_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# Installs whatever of DEPS is missing; apt-get update only when something is.
+install_deps() {
+    local missing=() p
+    for p in "${DEPS[@]}"; do
+        pkg_installed "$p" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        log "missing packages (need root to install): ${missing[*]}"
+        return 1
+    fi
+    log "installing: ${missing[*]}"
+    echo 'wireshark-common wireshark-common/install-setcap boolean false' | debconf-set-selections
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q || return 1
+    apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null || return 1
+}
+
+# EAL core options for WORKERS worker lcores plus main lcore 0. When the machine
+# has fewer CPUs than lcores, lcores share the last CPUs (slow, but correct).
+eal_lcores() {
+    local workers=$1 ncpu map i cpu
+    ncpu=$(nproc)
+    if [ "$ncpu" -gt "$workers" ]; then
+        echo "-l 0-$workers"
+        return
+    fi
+    map="0@0"
+    for ((i = 1; i <= workers; i++)); do
+        cpu=$(( i < ncpu ? i : ncpu - 1 ))
+        map+=",$i@$cpu"
+    done
+    echo "--lcores $map"
+}
+
+# EAL memory options. MODE nohuge (tests): always --no-huge. MODE auto: 256 MB of
+# hugepages when that many are free on a mounted hugetlbfs, else --no-huge.
+eal_memory() {
+    local free size
+    if [ "${1:-nohuge}" = auto ] && grep -q hugetlbfs /proc/mounts; then
+        free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+        size=$(awk '/^Hugepagesize/ {print $2}' /proc/meminfo)
+        if [ $(( ${free:-0} * ${size:-0} )) -ge $((256 * 1024)) ]; then
+            echo "-m 256"
+            return
+        fi
+    fi
+    echo "--no-huge -m 256"
+}
+
+# configure DIR [MESON OPTIONS]: meson setup, or reconfigure a dir set up before.
+configure() {
+    local dir=$1
+    shift
+    if [ -f "$dir/meson-private/coredata.dat" ]; then
+        meson setup --reconfigure "$dir" "$@"
+    else
+        rm -rf "$dir"
+        meson setup "$dir" "$@"
+    fi
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# netns_setup PFX NCLIENTS: builds the topology above. Sets NS_SW, NS_RELAY,
+# NS_CLIENT[i] and CLIENT_IP[i] (i = 1..NCLIENTS), RELAY_MAC.
+netns_setup() {
+    local pfx=$1 nclients=$2 i ns
+    netns_sweep_stale
+    NS_SW="$pfx-sw"
+    NS_RELAY="$pfx-r"
+    NS_CLIENT=()
+    CLIENT_IP=()
+    for ns in "$NS_SW" "$NS_RELAY"; do
+        ip netns add "$ns" || return 1
+        netns_quiet "$ns"
+    done
+    # With br_netfilter loaded, a bridge validates, defragments and drops IPv4 and
+    # ARP in its netfilter hooks: off, so malformed frames reach the relay as sent.
+    nsx "$NS_SW" sysctl -qew net.bridge.bridge-nf-call-iptables=0 \
+        net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0
+    ip -n "$NS_SW" link add br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0 \
+        nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 || return 1
+    ip -n "$NS_SW" link set br0 up || return 1
+
+    ip -n "$NS_SW" link add r type veth peer name "$RELAY_IF" netns "$NS_RELAY" || return 1
+    ip -n "$NS_SW" link set r master br0 up || return 1
+    nsx "$NS_RELAY" sysctl -qw "net.ipv6.conf.$RELAY_IF.disable_ipv6=1"
+    # The relay must see frames as they were sent, never merged by GRO.
+    nsx "$NS_RELAY" ethtool -K "$RELAY_IF" gro off >/dev/null 2>&1
+    ip -n "$NS_RELAY" link set "$RELAY_IF" up || return 1
+    RELAY_MAC=$(nsx "$NS_RELAY" cat "/sys/class/net/$RELAY_IF/address") || return 1
+
+    for ((i = 1; i <= nclients; i++)); do
+        ns="$pfx-c$i"
+        NS_CLIENT[i]=$ns
+        CLIENT_IP[i]="10.77.0.$((10 + i))"
+        ip netns add "$ns" || return 1
+        netns_quiet "$ns"
+        ip -n "$NS_SW" link add "c$i" type veth peer name eth0 netns "$ns" || return 1
+        ip -n "$NS_SW" link set "c$i" master br0 up || return 1
+        ip -n "$ns" link set lo up
+        ip -n "$ns" addr add "${CLIENT_IP[i]}/$RELAY_PREFIX_LEN" dev eth0 || return 1
+        ip -n "$ns" link set eth0 up || return 1
+        # A kernel socket sending over veth leaves the UDP checksum to an offload
+        # that never happens; dpdk-relay would relay it unfinished.
+        nsx "$ns" ethtool -K eth0 tx off >/dev/null || return 1
+    done
+}
+
+# No IPv6 (router solicitations, MLD, DAD) in our namespaces: only the traffic
+# a test sends reaches the relay.
+netns_quiet() {
+    nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# netns_teardown PFX: removes every namespace named PFX-* (their veths go with
+# them) after ending the processes still inside them, which only we started.
+netns_teardown() {
+    local pfx=$1 ns pid
+    [ -n "$pfx" ] || return 0
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$pfx-"); do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -TERM "$pid" 2>/dev/null
+        done
+    done
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$pfx-"); do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+        ip netns del "$ns" 2>/dev/null
+    done
+}
+
+# netns_sweep_stale: removes the namespaces of earlier runs (named rly[d]PID-*)
+# whose process is gone, e.g. after a kill -9 that gave the traps no chance.
+netns_sweep_stale() {
+    local ns pid
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' |
+                grep -E '^rlyd?[0-9]+-(sw|r|c[0-9]+)$'); do
+        pid=${ns%%-*}
+        pid=${pid#rly}
+        pid=${pid#d}
+        kill -0 "$pid" 2>/dev/null || netns_teardown "${ns%%-*}"
+    done
+}
+
+# relay_start LOG DPDK_RELAY WORKERS FILE_PREFIX CONFIG [MEMORY MODE]: starts
+# dpdk-relay in NS_RELAY on RELAY_IF, sets RELAY_PID, waits for "dpdk-relay: ready".
+relay_start() {
+    local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdev i
+    vdev="net_af_packet0,iface=$RELAY_IF"
+    [ "$workers" -gt 1 ] && vdev+=",qpairs=$workers"
+    : >"$logf" # before the job starts: the wait below must not read an older run's log
+    # shellcheck disable=SC2046
+    ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem") --no-pci \
+        --file-prefix "$fprefix" --vdev "$vdev" -- --config "$config" >"$logf" 2>&1 </dev/null &
+    RELAY_PID=$!
+    for ((i = 0; i < 300; i++)); do
+        grep -qs '^dpdk-relay: ready' "$logf" && return 0
+        kill -0 "$RELAY_PID" 2>/dev/null || { wait "$RELAY_PID"; RELAY_RC=$?; RELAY_PID=; return 1; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# relay_stop [TIMEOUT]: SIGTERM, wait; sets RELAY_RC (124 when it had to be killed).
+relay_stop() {
+    local timeout=${1:-20} i
+    [ -n "$RELAY_PID" ] || return 0
+    kill -TERM "$RELAY_PID" 2>/dev/null
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$RELAY_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$RELAY_PID" 2>/dev/null; then
+        kill -KILL "$RELAY_PID" 2>/dev/null
+        wait "$RELAY_PID" 2>/dev/null
+        RELAY_RC=124
+    else
+        wait "$RELAY_PID"
+        RELAY_RC=$?
+    fi
+    RELAY_PID=
+    return 0
+}
+
+# run_child CMD...: runs CMD and returns its status, but as a job that a trapped
+# signal interrupts (bash runs traps only between foreground commands);
+# stop_child, from the EXIT trap, ends it.
+run_child() {
+    local rc
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID"
+    rc=$?
+    CHILD_PID=
+    return $rc
+}
+stop_child() {
+    if [ -n "${CHILD_PID:-}" ]; then
+        kill -TERM "$CHILD_PID" 2>/dev/null
+        wait "$CHILD_PID" 2>/dev/null
+        CHILD_PID=
+    fi
+}
+
+# dpdk_runtime_cleanup FILE_PREFIX: EAL leaves its runtime dir behind.
+dpdk_runtime_cleanup() {
+    [ -n "$1" ] && rm -rf "/var/run/dpdk/$1"
+}
+
+# telemetry FILE_PREFIX CMD: one telemetry command through Debian's client;
+# prints the reply as one JSON line.
+telemetry() {
+    echo "$2" | "$RELAY_PY" /usr/bin/dpdk-telemetry.py -f "$1"
+}
+
+# jget JSON EXPR: prints a Python expression evaluated on the parsed JSON `j`;
+# `u` is j unwrapped from a telemetry reply ({"/cmd": u}) when it is one.
+jget() {
+    "$RELAY_PY" -c '
+import json, sys
+j = json.loads(sys.argv[1])
+u = j
+if isinstance(j, dict) and len(j) == 1 and next(iter(j)).startswith("/"):
+    u = j[next(iter(j))]
+print(eval(sys.argv[2]))' "$1" "$2"
+}

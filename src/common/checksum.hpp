@@ -1,0 +1,113 @@
+// Internet checksum helpers.
+//
+// Incremental updates follow RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m').
+// All 16-bit values are raw header words exactly as they sit in the packet
+// (network byte order); one's complement arithmetic does not care about byte
+// order as long as every operand uses the same one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace relay {
+
+// Folds a 32-bit one's complement accumulator to 16 bits.
+inline uint16_t csum_fold(uint32_t sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+// One's complement sum of a buffer, as raw 16-bit words; an odd last byte is
+// padded with zero (RFC 1071).
+inline uint32_t csum_add_bytes(uint32_t sum, const void *data, size_t len)
+{
+    const auto *p = static_cast<const uint8_t *>(data);
+    while (len >= 2) {
+        uint16_t w;
+        std::memcpy(&w, p, 2);
+        sum += w;
+        if (sum & 0x80000000u)
+            sum = (sum & 0xffff) + (sum >> 16);
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        uint8_t last[2] = {*p, 0};
+        uint16_t w;
+        std::memcpy(&w, last, 2);
+        sum += w;
+    }
+    return sum;
+}
+
+// RFC 1624 eqn. 3 for one 16-bit word changing from old_word to new_word.
+inline uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word)
+{
+    uint32_t sum = static_cast<uint16_t>(~csum);
+    sum += static_cast<uint16_t>(~old_word);
+    sum += new_word;
+    return static_cast<uint16_t>(~csum_fold(sum));
+}
+
+// The same for a 32-bit field (an IPv4 address), as two 16-bit words.
+inline uint16_t csum_update32(uint16_t csum, uint32_t old_word, uint32_t new_word)
+{
+    uint32_t sum = static_cast<uint16_t>(~csum);
+    sum += static_cast<uint16_t>(~old_word) + static_cast<uint16_t>(~(old_word >> 16));
+    sum += (new_word & 0xffff) + (new_word >> 16);
+    return static_cast<uint16_t>(~csum_fold(sum));
+}
+
+// A UDP checksum of 0 means "none" and stays 0; a computed 0 is sent as 0xFFFF
+// (RFC 768). TCP has no such rule, so it uses csum_update* directly.
+inline uint16_t udp_csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word)
+{
+    if (csum == 0)
+        return 0;
+    uint16_t r = csum_update16(csum, old_word, new_word);
+    return r == 0 ? 0xffff : r;
+}
+
+inline uint16_t udp_csum_update32(uint16_t csum, uint32_t old_word, uint32_t new_word)
+{
+    if (csum == 0)
+        return 0;
+    uint16_t r = csum_update32(csum, old_word, new_word);
+    return r == 0 ? 0xffff : r;
+}
+
+// Full IPv4 header checksum over ihl_bytes, with the checksum field taken as 0.
+// Used by tests and debug builds as the oracle for the incremental updates.
+inline uint16_t ipv4_header_csum(const void *hdr, size_t ihl_bytes)
+{
+    uint8_t copy[60];
+    std::memcpy(copy, hdr, ihl_bytes);
+    copy[10] = copy[11] = 0;
+    return static_cast<uint16_t>(~csum_fold(csum_add_bytes(0, copy, ihl_bytes)));
+}
+
+// Full TCP/UDP checksum with the IPv4 pseudo-header; src and dst are raw
+// (network order) addresses and l4 points at the L4 header, whose checksum
+// field at csum_offset is taken as 0. For UDP a result of 0 becomes 0xFFFF.
+inline uint16_t l4_full_csum(uint32_t src, uint32_t dst, uint8_t proto, const void *l4,
+                             size_t l4_len, size_t csum_offset)
+{
+    uint32_t sum = 0;
+    sum = csum_add_bytes(sum, &src, 4);
+    sum = csum_add_bytes(sum, &dst, 4);
+    uint8_t pseudo[4] = {0, proto, static_cast<uint8_t>(l4_len >> 8),
+                         static_cast<uint8_t>(l4_len & 0xff)};
+    sum = csum_add_bytes(sum, pseudo, 4);
+    const auto *p = static_cast<const uint8_t *>(l4);
+    sum = csum_add_bytes(sum, p, csum_offset);
+    sum = csum_add_bytes(sum, p + csum_offset + 2, l4_len - csum_offset - 2);
+    uint16_t r = static_cast<uint16_t>(~csum_fold(sum));
+    if (proto == 17 && r == 0)
+        r = 0xffff;
+    return r;
+}
+
+} // namespace relay

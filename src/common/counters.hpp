@@ -1,0 +1,88 @@
+// Every dataplane counter, declared once with its name and meaning. Telemetry,
+// the final report on exit and the tests are all generated from this table.
+//
+// Counters are per lcore: a worker accumulates into a local Counters during a
+// burst and commits once per burst with relaxed load + store (never a
+// read-modify-write: each lcore is the only writer of its own block). Readers
+// sum the blocks of all lcores.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace relay {
+
+// X(name, is_drop, help)
+#define RELAY_COUNTERS(X)                                                                    \
+    X(rx_packets, false, "frames received")                                                  \
+    X(tx_packets, false, "frames handed to the NIC")                                         \
+    X(arp_replies, false, "ARP replies sent for the box's addresses")                        \
+    X(arp_ignored, false, "ARP frames not asking for a box address")                         \
+    X(icmp_echo_replies, false, "ICMP echo replies sent")                                    \
+    X(relayed_packets, false, "packets relayed between endpoints")                           \
+    X(relayed_bytes, false, "IPv4 bytes relayed between endpoints")                          \
+    X(relay_learned, false, "endpoints learned (A or B)")                                    \
+    X(relay_resets, false, "ports reset by a third endpoint")                                \
+    X(drop_malformed, true, "truncated or inconsistent headers")                             \
+    X(drop_non_ipv4, true, "ethertype neither IPv4 nor ARP")                                 \
+    X(drop_not_for_us, true, "unicast to another MAC address")                               \
+    X(drop_ttl, true, "TTL expired on a forwarded packet")                                   \
+    X(drop_no_route, true, "not for the box, no rule and no route")                          \
+    X(drop_local_unhandled, true, "for a box address, no service or relay port")             \
+    X(drop_fragment, true, "IP fragments addressed to a relay port")                         \
+    X(drop_relay_disabled, true, "relay port disabled")                                      \
+    X(drop_relay_unlearned, true, "relay packet with nowhere to go yet (first endpoint)")    \
+    X(drop_relay_refused, true, "relay source never learnable (martian or own address)")     \
+    X(drop_relay_reset, true, "packet that reset a relay port (not relayed)")                \
+    X(drop_tx_full, true, "TX queue full")
+
+enum class Counter : uint8_t {
+#define RELAY_COUNTER_ENUM(name, drop, help) name,
+    RELAY_COUNTERS(RELAY_COUNTER_ENUM)
+#undef RELAY_COUNTER_ENUM
+        count
+};
+
+constexpr size_t counter_count = static_cast<size_t>(Counter::count);
+
+struct CounterInfo {
+    const char *name;
+    bool drop;
+    const char *help;
+};
+
+inline constexpr std::array<CounterInfo, counter_count> counter_info = {{
+#define RELAY_COUNTER_INFO(name, drop, help) {#name, drop, help},
+    RELAY_COUNTERS(RELAY_COUNTER_INFO)
+#undef RELAY_COUNTER_INFO
+}};
+
+// A burst's worth of counts, private to one worker.
+struct Counters {
+    std::array<uint64_t, counter_count> v{};
+
+    void add(Counter c, uint64_t n = 1) { v[static_cast<size_t>(c)] += n; }
+    uint64_t operator[](Counter c) const { return v[static_cast<size_t>(c)]; }
+};
+
+// The committed counts of one lcore. dataplane: rw (its own lcore only), control: ro.
+struct alignas(64) LcoreCounters {
+    std::array<std::atomic<uint64_t>, counter_count> v{};
+
+    void commit(Counters &local)
+    {
+        for (size_t i = 0; i < counter_count; i++) {
+            if (local.v[i]) {
+                v[i].store(v[i].load(std::memory_order_relaxed) + local.v[i],
+                           std::memory_order_relaxed);
+                local.v[i] = 0;
+            }
+        }
+    }
+
+    uint64_t get(size_t i) const { return v[i].load(std::memory_order_relaxed); }
+};
+
+} // namespace relay

@@ -1,0 +1,141 @@
+// relay.yaml: the parsed, fully validated configuration (SPEC section 3).
+// Everything here is plain data; the dataplane never sees this type, only the
+// tables that control/tables.cpp builds from it.
+#pragma once
+
+#include "ipv4.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay {
+
+// A config error, already formatted as "FILE:LINE:COL: KEY: what is wrong".
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Where a value stood in the file, for messages about it: "relay.yaml:14:11".
+struct SourceMark {
+    std::string file;
+    int line = 0;   // 1-based
+    int column = 0; // 1-based
+    std::string str() const;
+};
+
+struct PortConfig {
+    std::string name;
+    std::string device; // ethdev name, PCI address or port id
+    Ipv4 address = 0;
+    Prefix subnet;      // connected subnet, from address/len
+    std::optional<Ipv4> gateway;
+    SourceMark mark;
+};
+
+struct NeighbourConfig {
+    Ipv4 address = 0;
+    Mac mac{};
+};
+
+struct RouteConfig {
+    Prefix prefix;
+    Ipv4 via = 0;
+};
+
+enum class Hook : uint8_t { prerouting, postrouting };
+enum class Target : uint8_t { relay, dest, source };
+
+struct PortRange {
+    uint16_t lo = 0, hi = 65535;
+    bool contains(uint16_t p) const { return p >= lo && p <= hi; }
+    bool operator==(const PortRange &o) const { return lo == o.lo && hi == o.hi; }
+};
+
+// One match field: absent, or a value that must (or with `!`, must not) match.
+template <typename T> struct MatchField {
+    std::optional<T> value;
+    bool negate = false;
+    bool present() const { return value.has_value(); }
+};
+
+struct Match {
+    MatchField<std::string> in_port;  // a ports[].name
+    MatchField<std::string> out_port; // postrouting only
+    MatchField<uint8_t> proto;        // IP protocol number
+    MatchField<Prefix> src, dst;
+    MatchField<PortRange> sport, dport; // TCP/UDP only
+};
+
+struct Rule {
+    Hook hook = Hook::prerouting;
+    Match match;
+    Target target = Target::relay;
+    Ipv4 to = 0;      // DEST/SOURCE
+    std::string text; // the rule as an iptables string, for display
+    SourceMark mark;
+};
+
+enum class LearningMode : uint8_t { reset, strict, probation };
+
+struct RelayConfig {
+    uint8_t initial_state = 0; // 0 disabled, 1 enabled (SET0)
+    LearningMode learning = LearningMode::reset;
+    uint32_t idle_timeout = 0; // seconds; 0 = never
+};
+
+struct Config {
+    std::string path;
+    std::vector<PortConfig> ports;
+    std::vector<NeighbourConfig> neighbours;
+    std::vector<RouteConfig> routes;
+    std::vector<Rule> rules;
+    RelayConfig relay;
+};
+
+// Reads and validates a config file; throws ConfigError naming the file,
+// line, column and key of the first problem.
+Config load_config(const std::string &path);
+
+// The same from text already in memory; `name` stands for the file in messages.
+Config parse_config(const std::string &text, const std::string &name);
+
+// Parses a rule in iptables spelling ("-A PREROUTING -p udp --dport 3000:4000
+// -j RELAY"); throws ConfigError quoting the offending token, prefixed by mark
+// and, when given, by key ("relay.yaml:9:5: rules[1]: ...").
+Rule parse_iptables_rule(std::string_view text, const SourceMark &mark, std::string_view key = {});
+
+// The rule in iptables spelling, as --check and /relay/rules show it.
+std::string format_rule(const Rule &r);
+
+// The vocabulary both rule spellings share, so that they cannot drift apart
+// (config.cpp reads the mapping form, rule_parser.cpp the iptables form).
+// Each returns the value, or nullopt with `why` set to what is wrong, worded
+// for an error message: "\"70000\" is not a port or range (0-65535)".
+namespace syntax {
+std::optional<Hook> hook(std::string_view s); // prerouting, in any case
+std::optional<Target> target(std::string_view s, std::string &why); // in any case
+std::optional<uint8_t> proto(std::string_view s, std::string &why); // udp, tcp, icmp, 1-255
+std::optional<Prefix> prefix(std::string_view s, std::string &why); // host bits zero
+std::optional<PortRange> ports(std::string_view s, char sep, std::string &why); // "P", "P<sep>Q"
+// An address the box may use or send to: never 0/8, loopback, multicast, class E.
+std::optional<Ipv4> address(std::string_view s, std::string &why);
+} // namespace syntax
+
+// Fields of one rule that do not fit together. `field` is the mapping-form
+// key below the rule ("target", "to", "match.dport"); `what` is worded for
+// the spelling the rule was written in.
+struct RuleProblem {
+    std::string field;
+    std::string what;
+};
+
+// Checks a rule on its own (port names and relay addresses need the whole
+// config and are the loader's job) and completes it: RELAY without a
+// protocol means udp.
+std::optional<RuleProblem> check_rule(Rule &r, bool iptables);
+
+} // namespace relay

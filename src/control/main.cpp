@@ -1,0 +1,173 @@
+// dpdk-relay: EAL options before "--", program options after it.
+#include "build_tables.hpp"
+#include "config.hpp"
+#include "options.hpp"
+#include "port.hpp"
+#include "runtime.hpp"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pdump.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace relay;
+
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+
+void on_signal(int sig) { stop_signal = sig; }
+
+void install_signal_handlers()
+{
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+[[noreturn]] void fail(const std::string &msg, int code = 1)
+{
+    std::fprintf(stderr, "dpdk-relay: %s\n", msg.c_str());
+    std::exit(code);
+}
+
+int launch_worker(void *arg) { return static_cast<Worker *>(arg)->run(); }
+
+std::vector<ResolvedPort> resolve_ports(const Config &config)
+{
+    if (rte_eth_dev_count_avail() == 0)
+        fail("no ethdev ports found: pass a device with -a PCI_ADDRESS or --vdev "
+             "(e.g. --vdev net_af_packet0,iface=eth1) before \"--\"");
+    std::vector<ResolvedPort> out;
+    for (const PortConfig &p : config.ports) {
+        int id = find_port(p.device);
+        if (id < 0)
+            fail(p.mark.str() + ": port " + p.name + ": device \"" + p.device +
+                 "\" does not exist; pass it to EAL (-a or --vdev) or fix ports[].device");
+        ResolvedPort r{static_cast<uint16_t>(id), {}};
+        rte_eth_macaddr_get(r.port_id, &r.mac);
+        out.push_back(r);
+    }
+    return out;
+}
+
+// With no EAL: ports are numbered in config order and MACs are unknown.
+int run_check(const Config &config)
+{
+    std::vector<ResolvedPort> fake;
+    for (size_t i = 0; i < config.ports.size(); i++)
+        fake.push_back({static_cast<uint16_t>(i), {}});
+    auto t = build_tables(config, fake);
+    std::cout << describe_tables(config, *t);
+    return 0;
+}
+
+void print_counters(const Runtime &rt)
+{
+    for (size_t i = 0; i < counter_count; i++)
+        std::printf("%s %llu\n", counter_info[i].name,
+                    static_cast<unsigned long long>(rt.total(i)));
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    int sep = 1;
+    while (sep < argc && std::strcmp(argv[sep], "--") != 0)
+        sep++;
+    const bool has_eal_args = sep < argc;
+    std::vector<std::string> prog_args(argv + (has_eal_args ? sep + 1 : 1), argv + argc);
+
+    Runtime rt;
+    try {
+        auto opt = parse_options(prog_args);
+        if (!opt)
+            return 0;
+        rt.config = load_config(opt->config);
+        if (opt->check)
+            return run_check(rt.config);
+    } catch (const ConfigError &e) {
+        fail(e.what());
+    } catch (const std::exception &e) {
+        fail(e.what(), 2);
+    }
+
+    std::vector<char *> eal_args(argv, argv + (has_eal_args ? sep : 1));
+    eal_args.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(eal_args.size() - 1), eal_args.data()) < 0)
+        fail(std::string("EAL initialisation failed (") + rte_strerror(rte_errno) +
+             "): check the EAL options, that hugepages are reserved and mounted "
+             "(echo 512 > /proc/sys/vm/nr_hugepages) or use --no-huge -m 256, and that "
+             "no other process uses the same --file-prefix");
+    install_signal_handlers();
+
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) rt.worker_lcores.push_back(lcore);
+    if (rt.worker_lcores.empty())
+        fail("no worker lcore: give at least two lcores (e.g. -l 0-1); the main lcore "
+             "only does housekeeping");
+    const auto queues = static_cast<uint16_t>(rt.worker_lcores.size());
+
+    try {
+        std::vector<ResolvedPort> resolved = resolve_ports(rt.config);
+        rt.tables = build_tables(rt.config, resolved);
+        rt.relay = std::make_unique<RelayTable>(rt.tables->relay_entries,
+                                                rt.config.relay.initial_state);
+        rt.tables->relay = rt.relay.get();
+        rte_mempool *pool = create_mbuf_pool(static_cast<unsigned>(resolved.size()), queues);
+        for (size_t i = 0; i < resolved.size(); i++)
+            start_port(resolved[i].port_id, rt.config.ports[i].name, queues, pool);
+    } catch (const std::exception &e) {
+        fail(e.what());
+    }
+    if (rte_pdump_init() != 0)
+        std::fprintf(stderr, "dpdk-relay: packet capture (dpdk-dumpcap) unavailable: %s\n",
+                     rte_strerror(rte_errno));
+
+    rt.shared.clock.store(1, std::memory_order_relaxed);
+    rt.shared.tables.store(rt.tables.get(), std::memory_order_release);
+    rt.counters.reset(new LcoreCounters[queues]);
+    for (uint16_t q = 0; q < queues; q++)
+        rt.workers.push_back(std::make_unique<Worker>(rt.shared, q, rt.counters[q],
+                                                      rt.tables->relay_entries));
+    register_telemetry(rt);
+    for (uint16_t q = 0; q < queues; q++)
+        rte_eal_remote_launch(launch_worker, rt.workers[q].get(), rt.worker_lcores[q]);
+    std::printf("dpdk-relay: ready: %u worker(s), %zu port(s), %u relay ports\n", queues,
+                rt.config.ports.size(), rt.tables->relay_entries);
+    std::fflush(stdout);
+
+    // Housekeeping on the main lcore: the coarse clock the workers stamp
+    // last-seen times with.
+    const uint64_t start = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+    while (!stop_signal) {
+        usleep(100 * 1000);
+        const auto secs = static_cast<uint32_t>((rte_get_tsc_cycles() - start) / hz) + 1;
+        rt.shared.clock.store(secs, std::memory_order_relaxed);
+    }
+
+    std::printf("dpdk-relay: stopping on signal %d\n", int(stop_signal));
+    rt.shared.stop.store(true, std::memory_order_relaxed);
+    rte_eal_mp_wait_lcore();
+    print_counters(rt);
+    for (uint16_t id : rt.tables->port_ids)
+        stop_port(id);
+    rte_eal_cleanup();
+    return 0;
+}

@@ -1,0 +1,48 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+#include <stdexcept>
+
+namespace po = boost::program_options;
+
+namespace relay {
+
+std::optional<Options> parse_options(const std::vector<std::string> &args)
+{
+    Options opt;
+    po::options_description desc(
+        "Usage: dpdk-relay [EAL options] -- --config FILE [--check]\n"
+        "       dpdk-relay --check --config FILE   (no EAL, no root needed)\n\n"
+        "A user-space UDP relay and stateless address rewriter (DEST, SOURCE, RELAY).\n"
+        "The main lcore does housekeeping; every other lcore in -l is a worker.\n"
+        "Control it with relaystate or the DPDK telemetry socket (/relay/...).\n\n"
+        "Options");
+    desc.add_options()
+        ("config,c", po::value(&opt.config)->value_name("FILE"), "relay.yaml to run (required)")
+        ("check", po::bool_switch(&opt.check),
+         "validate the config, print what it compiles to, and exit")
+        ("help,h", "print this help and exit")
+        ("version,V", "print the version and exit");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(desc).run(), vm);
+        po::notify(vm);
+    } catch (const po::error &e) {
+        throw std::runtime_error(std::string(e.what()) + " (see --help)");
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return std::nullopt;
+    }
+    if (vm.count("version")) {
+        std::cout << "dpdk-relay " RELAY_VERSION "\n";
+        return std::nullopt;
+    }
+    if (opt.config.empty())
+        throw std::runtime_error("--config FILE is required (see --help)");
+    return opt;
+}
+
+} // namespace relay

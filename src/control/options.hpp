@@ -1,0 +1,19 @@
+// dpdk-relay's own options (after "--"; EAL takes everything before it).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace relay {
+
+struct Options {
+    std::string config;
+    bool check = false;
+};
+
+// Parses the program options; prints --help or --version and returns nullopt
+// when the program should exit 0. Throws std::runtime_error on bad usage.
+std::optional<Options> parse_options(const std::vector<std::string> &args);
+
+} // namespace relay

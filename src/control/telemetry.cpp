@@ -1,0 +1,200 @@
+// The /relay/... commands on the DPDK telemetry socket (SPEC section 5).
+// Each client's callbacks run on that client's own thread, concurrently: they
+// read counters (relaxed atomics), read the relay table through its seqlock,
+// and write states with RelayTable::write_state, which takes the entry's lock.
+#include "runtime.hpp"
+
+#include <rte_telemetry.h>
+
+#include <algorithm>
+#include <string>
+
+namespace relay {
+
+namespace {
+
+Runtime *runtime;
+
+constexpr uint32_t ports_page = 64;
+
+int reply_error(rte_tel_data *d, const std::string &msg)
+{
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "error", msg.c_str());
+    return 0;
+}
+
+void add_endpoint(rte_tel_data *d, const char *key, const Endpoint &e, uint32_t seen)
+{
+    rte_tel_data *c = rte_tel_data_alloc();
+    rte_tel_data_start_dict(c);
+    rte_tel_data_add_dict_string(c, "addr", format_ipv4(e.addr).c_str());
+    rte_tel_data_add_dict_int(c, "port", e.port);
+    rte_tel_data_add_dict_string(c, "mac", format_mac(e.mac).c_str());
+    rte_tel_data_add_dict_int(c, "ifport", e.ifport);
+    const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
+    rte_tel_data_add_dict_int(c, "age", seen && now >= seen ? int(now - seen) : -1);
+    rte_tel_data_add_dict_container(d, key, c, 0);
+}
+
+std::string entry_address(const Tables &t, uint32_t e)
+{
+    Ipv4 a = t.entry_address(e);
+    return a ? format_ipv4(a) : "*";
+}
+
+void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
+{
+    const RelaySnapshot s = t.relay->read(e);
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_int(d, "port", t.entry_port(e));
+    rte_tel_data_add_dict_string(d, "address", entry_address(t, e).c_str());
+    rte_tel_data_add_dict_int(d, "state", s.state);
+    rte_tel_data_add_dict_string(d, "names", state_names(s.state).c_str());
+    if (s.a.known())
+        add_endpoint(d, "a", s.a, s.seen_a);
+    if (s.b.known())
+        add_endpoint(d, "b", s.b, s.seen_b);
+    uint64_t sums[4] = {};
+    for (const auto &w : runtime->workers) {
+        const RelayPortCounters &pc = w->port_counters(e);
+        sums[0] += pc.to_a_packets.load(std::memory_order_relaxed);
+        sums[1] += pc.to_a_bytes.load(std::memory_order_relaxed);
+        sums[2] += pc.to_b_packets.load(std::memory_order_relaxed);
+        sums[3] += pc.to_b_bytes.load(std::memory_order_relaxed);
+    }
+    rte_tel_data_add_dict_u64(d, "to_a_packets", sums[0]);
+    rte_tel_data_add_dict_u64(d, "to_a_bytes", sums[1]);
+    rte_tel_data_add_dict_u64(d, "to_b_packets", sums[2]);
+    rte_tel_data_add_dict_u64(d, "to_b_bytes", sums[3]);
+}
+
+const Tables &tables() { return *runtime->shared.tables.load(std::memory_order_acquire); }
+
+int cmd_port(const char *, const char *params, rte_tel_data *d)
+{
+    const Tables &t = tables();
+    std::string err;
+    uint32_t e = t.find_entry(params ? params : "", err);
+    if (e == no_relay)
+        return reply_error(d, err);
+    port_reply(d, t, e);
+    return 0;
+}
+
+int cmd_set(const char *, const char *params, rte_tel_data *d)
+{
+    const std::string p = params ? params : "";
+    const size_t comma = p.rfind(',');
+    if (comma == std::string::npos)
+        return reply_error(d, "usage: /relay/set,PORT,VALUE");
+    const Tables &t = tables();
+    std::string err;
+    uint32_t e = t.find_entry(p.substr(0, comma), err);
+    if (e == no_relay)
+        return reply_error(d, err);
+    auto v = parse_state_value(p.substr(comma + 1));
+    if (!v)
+        return reply_error(d, "\"" + p.substr(comma + 1) +
+                                  "\" is not a state value (0-15 or a name such as reset, "
+                                  "keep, disable)");
+    t.relay->write_state(e, *v);
+    port_reply(d, t, e);
+    return 0;
+}
+
+// Telemetry (22.11) arrays hold only numbers and strings, so the page is a
+// dict of dicts keyed by the port as PORT or A_B_C_D_PORT (keys allow only
+// [A-Za-z0-9_/]); each value repeats port and address for clients.
+int cmd_ports(const char *, const char *params, rte_tel_data *d)
+{
+    const Tables &t = tables();
+    uint32_t start = 0;
+    if (params && *params) {
+        char *end = nullptr;
+        unsigned long v = std::strtoul(params, &end, 10);
+        if (*end || v > t.relay_entries || params[0] == '-')
+            return reply_error(d, "usage: /relay/ports[,START] with START an offset from "
+                                  "a previous reply's \"next\"");
+        start = static_cast<uint32_t>(v);
+    }
+    rte_tel_data *ports = rte_tel_data_alloc();
+    if (!ports)
+        return reply_error(d, "out of memory");
+    rte_tel_data_start_dict(ports);
+    uint32_t shown = 0, e = start;
+    for (; e < t.relay_entries && shown < ports_page; e++) {
+        const RelaySnapshot s = t.relay->read(e);
+        if (s.state == runtime->config.relay.initial_state)
+            continue;
+        rte_tel_data *item = rte_tel_data_alloc();
+        if (!item)
+            break;
+        rte_tel_data_start_dict(item);
+        const std::string addr = entry_address(t, e);
+        rte_tel_data_add_dict_int(item, "port", t.entry_port(e));
+        rte_tel_data_add_dict_string(item, "address", addr.c_str());
+        rte_tel_data_add_dict_int(item, "state", s.state);
+        rte_tel_data_add_dict_string(item, "names", state_names(s.state).c_str());
+        std::string key = std::to_string(t.entry_port(e));
+        if (addr != "*") {
+            key = addr + "_" + key;
+            std::replace(key.begin(), key.end(), '.', '_');
+        }
+        if (rte_tel_data_add_dict_container(ports, key.c_str(), item, 0) != 0) {
+            rte_tel_data_free(item);
+            break;
+        }
+        shown++;
+    }
+    rte_tel_data_start_dict(d);
+    if (rte_tel_data_add_dict_container(d, "ports", ports, 0) != 0)
+        rte_tel_data_free(ports);
+    rte_tel_data_add_dict_int(d, "next", e < t.relay_entries ? int(e) : -1);
+    return 0;
+}
+
+int cmd_stats(const char *, const char *params, rte_tel_data *d)
+{
+    if (params && *params)
+        return reply_error(d, "/relay/stats takes no parameters");
+    rte_tel_data *total = rte_tel_data_alloc();
+    rte_tel_data_start_dict(total);
+    for (size_t i = 0; i < counter_count; i++)
+        rte_tel_data_add_dict_u64(total, counter_info[i].name, runtime->total(i));
+    rte_tel_data *lcores = rte_tel_data_alloc();
+    rte_tel_data_start_dict(lcores);
+    for (size_t w = 0; w < runtime->workers.size(); w++) {
+        rte_tel_data *one = rte_tel_data_alloc();
+        rte_tel_data_start_dict(one);
+        for (size_t i = 0; i < counter_count; i++)
+            if (uint64_t v = runtime->counters[w].get(i))
+                rte_tel_data_add_dict_u64(one, counter_info[i].name, v);
+        const std::string key = "lcore" + std::to_string(runtime->worker_lcores[w]);
+        rte_tel_data_add_dict_container(lcores, key.c_str(), one, 0);
+    }
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_container(d, "total", total, 0);
+    rte_tel_data_add_dict_container(d, "lcores", lcores, 0);
+    return 0;
+}
+
+} // namespace
+
+void register_telemetry(Runtime &rt)
+{
+    runtime = &rt;
+    rte_telemetry_register_cmd("/relay/port", cmd_port,
+                               "State, endpoints and counters of a relay port. Parameters: "
+                               "PORT or ADDR:PORT");
+    rte_telemetry_register_cmd("/relay/set", cmd_set,
+                               "Writes a relay port's state word. Parameters: PORT,VALUE "
+                               "(0-15 or a name)");
+    rte_telemetry_register_cmd("/relay/ports",
+                               cmd_ports, "Relay ports not in their initial state. "
+                                          "Parameters: [START] (paged)");
+    rte_telemetry_register_cmd("/relay/stats", cmd_stats,
+                               "Counters: totals and per worker lcore. No parameters");
+}
+
+} // namespace relay

@@ -1,0 +1,112 @@
+// The dataplane's view of the configuration: plain tables, built once on the
+// control side (control/tables.cpp) and read-only while workers run.
+#pragma once
+
+#include "ipv4.hpp"
+#include "relay_table.hpp"
+
+#include <rte_ether.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace relay {
+
+// Ethdev port ids the dataplane can use: they index small per-port arrays.
+constexpr uint16_t max_ports = 8;
+
+struct PortTable {
+    std::string name; // config name, for messages
+    rte_ether_addr mac{};
+    Ipv4 address = 0;
+    Prefix subnet;
+};
+
+// One RELAY rule: a range of relay ports on one box address (or all of them).
+// Its ports occupy entries [base, base + hi - lo] of the RelayTable.
+struct RelayRange {
+    uint32_t base = 0;
+    uint16_t lo = 0, hi = 0;
+    Ipv4 address = 0;     // 0: every box address
+    uint16_t rule = 0;    // index in the config's rules, for counters
+    // The rule's other match fields, checked after the port lookup.
+    uint32_t in_ports = ~0u; // bit per ethdev port id
+    Prefix src;
+    bool src_negate = false;
+    uint16_t sport_lo = 0, sport_hi = 65535;
+    bool sport_negate = false;
+
+    bool matches(uint16_t in_port, Ipv4 src_addr, uint16_t sport) const
+    {
+        if (!(in_ports >> in_port & 1))
+            return false;
+        if (src.contains(src_addr) == src_negate)
+            return false;
+        return (sport >= sport_lo && sport <= sport_hi) != sport_negate;
+    }
+};
+
+constexpr uint32_t no_relay = ~0u;
+
+struct Tables {
+    std::array<PortTable, max_ports> ports; // index = ethdev port id
+    std::vector<uint16_t> port_ids;         // the configured ones
+    std::vector<Ipv4> locals;           // the box addresses; an endpoint stores an index here
+    std::vector<RelayRange> ranges;
+    // (slot << 16 | dport) -> RelayTable entry or no_relay. Slot 0 holds the
+    // ranges on every box address, slot i + 1 those on locals[i]. Config
+    // validation guarantees at most one of the two slots names a given port.
+    std::vector<uint32_t> relay_map;
+    std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
+    uint32_t relay_entries = 0;
+    RelayTable *relay = nullptr; // the endpoints; mutable state, see relay_table.hpp
+
+    // Index in locals, or -1.
+    int local_index(Ipv4 a) const
+    {
+        for (size_t i = 0; i < locals.size(); i++)
+            if (locals[i] == a)
+                return static_cast<int>(i);
+        return -1;
+    }
+
+    // Sources a relay never learns or sends to: martians, the box's own
+    // addresses and the directed broadcast of a connected subnet.
+    bool refuses_source(Ipv4 a) const
+    {
+        if (is_martian(a) || local_index(a) >= 0)
+            return true;
+        for (uint16_t id : port_ids) {
+            const Prefix &s = ports[id].subnet;
+            if (s.len < 31 && a == (s.addr | ~s.mask()))
+                return true;
+        }
+        return false;
+    }
+
+    uint32_t relay_lookup(int local, uint16_t dport) const
+    {
+        uint32_t e = relay_map[size_t(local + 1) << 16 | dport];
+        return e != no_relay ? e : relay_map[dport];
+    }
+
+    // The relay port number and address of an entry.
+    uint16_t entry_port(uint32_t e) const
+    {
+        const RelayRange &r = ranges[entry_range[e]];
+        return static_cast<uint16_t>(r.lo + (e - r.base));
+    }
+    Ipv4 entry_address(uint32_t e) const { return ranges[entry_range[e]].address; }
+
+    // Finds the entry for "PORT" or "ADDR:PORT"; a bare PORT must name exactly
+    // one entry. Returns no_relay and sets err otherwise.
+    uint32_t find_entry(const std::string &spec, std::string &err) const;
+
+    // Adds a range and fills the map; the caller has validated that ranges
+    // do not overlap.
+    void add_range(RelayRange r);
+};
+
+} // namespace relay

@@ -1,0 +1,451 @@
+// Packet-level tests: frames built by packet_builder.hpp go through the real
+// burst function (Worker::process_burst) on mbufs from an EAL started with
+// --no-huge; each step names the frame it expects out, or the counter its drop
+// must land under.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include "packet_builder.hpp"
+#include "worker.hpp"
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+
+#include <functional>
+#include <string>
+#include <unistd.h>
+
+using namespace relay;
+using relay::test::Packet;
+
+namespace {
+
+rte_mempool *pool;
+
+const Mac box_mac = {0x02, 0, 0, 0, 0, 0x01};
+const Mac mac_a = {0x02, 0, 0, 0, 0, 0x0a};
+const Mac mac_b = {0x02, 0, 0, 0, 0, 0x0b};
+const Mac mac_c = {0x02, 0, 0, 0, 0, 0x0c};
+const Mac other_mac = {0x02, 0, 0, 0, 0, 0x77};
+const Mac broadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+const Mac zero_mac = {};
+const Ipv4 box = 0x0a000001;   // 10.0.0.1
+const Ipv4 box2 = 0xc0000201;  // 192.0.2.1, a second address on port 1
+const Ipv4 host_a = 0x0a00000a, host_b = 0x0a00000b, host_c = 0x0a00000c;
+const uint16_t port_a = 40000, port_b = 40001, port_c = 40002;
+
+rte_ether_addr ether(const Mac &m)
+{
+    rte_ether_addr e;
+    std::memcpy(e.addr_bytes, m.data(), 6);
+    return e;
+}
+
+// One worker on a two-port box: port 0 is 10.0.0.1/24 with relay ports
+// 3000-3099 on every box address; port 1 is 192.0.2.1/24 with 5000-5009 on
+// that address alone.
+struct Rig {
+    DataplaneShared shared;
+    Tables tables;
+    RelayTable relay;
+    LcoreCounters counters;
+    Worker worker;
+
+    explicit Rig(uint8_t initial_state)
+        : relay(110, initial_state), worker(shared, 0, counters, relay.size())
+    {
+        tables.ports[0] = {"lan", ether(box_mac), box, {0x0a000000, 24}};
+        tables.ports[1] = {"wan", ether(box_mac), box2, {0xc0000200, 24}};
+        tables.port_ids = {0, 1};
+        tables.locals = {box, box2};
+        RelayRange any;
+        any.lo = 3000;
+        any.hi = 3099;
+        tables.add_range(any);
+        RelayRange one;
+        one.lo = 5000;
+        one.hi = 5009;
+        one.address = box2;
+        one.rule = 1;
+        tables.add_range(one);
+        tables.relay = &relay;
+        shared.clock.store(1);
+        shared.tables.store(&tables);
+    }
+
+    struct Out {
+        bool sent = false;
+        uint16_t port = 0;
+        std::vector<uint8_t> frame;
+        Counters counts;
+    };
+
+    Out run(const std::vector<uint8_t> &frame, uint16_t in_port = 0)
+    {
+        rte_mbuf *m = rte_pktmbuf_alloc(pool);
+        REQUIRE(m != nullptr);
+        char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+        REQUIRE(p != nullptr);
+        std::memcpy(p, frame.data(), frame.size());
+        worker.process_burst(tables, in_port, &m, 1);
+        Out out;
+        for (uint16_t port = 0; port < max_ports; port++) {
+            Worker::TxList &l = worker.tx_list(port);
+            if (l.n == 0)
+                continue;
+            REQUIRE(l.n == 1);
+            REQUIRE_FALSE(out.sent);
+            out.sent = true;
+            out.port = port;
+            const uint8_t *d = rte_pktmbuf_mtod(l.pkts[0], const uint8_t *);
+            out.frame.assign(d, d + rte_pktmbuf_data_len(l.pkts[0]));
+            rte_pktmbuf_free(l.pkts[0]);
+            l.n = 0;
+        }
+        out.counts = worker.pending_counters();
+        worker.pending_counters() = Counters{};
+        return out;
+    }
+};
+
+// A frame from host to the box's relay port, and what leaves towards a peer.
+Packet from(const Mac &mac, Ipv4 host, uint16_t hport, Ipv4 dst = box, uint16_t relay_port = 3000,
+            uint8_t ttl = 64)
+{
+    Packet p;
+    p.eth(box_mac, mac).ipv4(host, dst, ttl).udp(hport, relay_port).payload(21, uint8_t(hport));
+    return p;
+}
+
+std::vector<uint8_t> relayed(const Mac &to_mac, Ipv4 to, uint16_t to_port, uint16_t sender_port,
+                             Ipv4 src = box, uint16_t relay_port = 3000, uint8_t ttl = 63)
+{
+    return Packet()
+        .eth(to_mac, box_mac)
+        .ipv4(src, to, ttl)
+        .udp(relay_port, to_port)
+        .payload(21, uint8_t(sender_port))
+        .bytes();
+}
+
+struct Step {
+    std::string name;
+    std::function<void(Rig &)> before; // a control action, if any
+    std::vector<uint8_t> input;
+    std::vector<uint8_t> expect;       // the frame that must leave, if any
+    Counter counter;                   // the counter that must move by one
+    uint8_t state_after = 0xff;        // checked on relay entry 0 unless 0xff
+    uint16_t in_port = 0;
+    uint16_t out_port = 0;
+};
+
+void run_steps(Rig &rig, const std::vector<Step> &steps)
+{
+    for (const Step &s : steps) {
+        INFO("step: " << s.name);
+        if (s.before)
+            s.before(rig);
+        if (s.input.empty())
+            continue;
+        Rig::Out out = rig.run(s.input, s.in_port);
+        CHECK(out.counts[s.counter] >= 1);
+        if (s.expect.empty()) {
+            CHECK_FALSE(out.sent);
+        } else {
+            REQUIRE(out.sent);
+            CHECK(out.port == s.out_port);
+            INFO(relay::test::diff_frames(out.frame, s.expect));
+            CHECK(out.frame == s.expect);
+        }
+        if (s.state_after != 0xff)
+            CHECK(int(rig.relay.read(0).state) == int(s.state_after));
+    }
+}
+
+} // namespace
+
+TEST_CASE("every relay transition, as SPEC section 4 lists them")
+{
+    Rig rig(state::disable);
+    const auto enable = [](Rig &r) { r.relay.write_state(0, 1); };
+    run_steps(rig, {
+        {"disabled port drops and learns nothing", {}, from(mac_a, host_a, port_a).bytes(), {},
+         Counter::drop_relay_disabled, state::disable},
+        {"first packet after enable becomes A, not forwarded", enable,
+         from(mac_a, host_a, port_a).bytes(), {}, Counter::drop_relay_unlearned, state::set1},
+        {"A alone has nowhere to go", {}, from(mac_a, host_a, port_a).bytes(), {},
+         Counter::drop_relay_unlearned, state::set1},
+        {"second endpoint becomes B and is relayed to A", {},
+         from(mac_b, host_b, port_b).bytes(), relayed(mac_a, host_a, port_a, port_b),
+         Counter::relayed_packets, state::set2 | state::active1},
+        {"A to B", {}, from(mac_a, host_a, port_a).bytes(),
+         relayed(mac_b, host_b, port_b, port_a), Counter::relayed_packets, state::all},
+        {"B to A again (steady state, no write)", {}, from(mac_b, host_b, port_b).bytes(),
+         relayed(mac_a, host_a, port_a, port_b), Counter::relayed_packets, state::all},
+        {"a third endpoint resets: it becomes A, B is forgotten", {},
+         from(mac_c, host_c, port_c).bytes(), {}, Counter::drop_relay_reset, state::set1},
+        {"the old B is learned anew and relayed to the new A", {},
+         from(mac_b, host_b, port_b).bytes(), relayed(mac_c, host_c, port_c, port_b),
+         Counter::relay_learned, state::set2 | state::active1},
+        {"write 3 keeps both endpoints, clears activity", [](Rig &r) { r.relay.write_state(0, 3); },
+         from(mac_c, host_c, port_c).bytes(), relayed(mac_b, host_b, port_b, port_c),
+         Counter::relayed_packets, state::set2 | state::active2},
+        {"write 0 disables", [](Rig &r) { r.relay.write_state(0, 0); },
+         from(mac_c, host_c, port_c).bytes(), {}, Counter::drop_relay_disabled, state::disable},
+    });
+    const RelaySnapshot s = rig.relay.read(0);
+    CHECK_FALSE(s.a.known());
+    CHECK_FALSE(s.b.known());
+}
+
+TEST_CASE("relayed packets carry the receiving endpoint's box address and MAC")
+{
+    Rig rig(state::set0);
+    // A arrives on port 1 to 192.0.2.1, B on port 0 to 10.0.0.1; each gets
+    // packets from the address it sends to, out of the port it came in on.
+    run_steps(rig, {
+        {"A on wan", {}, from(mac_a, host_a, port_a, box2).bytes(), {},
+         Counter::drop_relay_unlearned, state::set1, 1},
+        {"B on lan, relayed to A on wan", {}, from(mac_b, host_b, port_b).bytes(),
+         relayed(mac_a, host_a, port_a, port_b, box2), Counter::relayed_packets, 0xff, 0, 1},
+        {"A to B on lan", {}, from(mac_a, host_a, port_a, box2).bytes(),
+         relayed(mac_b, host_b, port_b, port_a, box), Counter::relayed_packets, 0xff, 1, 0},
+    });
+    const RelaySnapshot s = rig.relay.read(0);
+    CHECK(s.a.ifport == 1);
+    CHECK(s.a.mac == mac_a);
+    CHECK(s.a.local == 1);
+    CHECK(s.b.ifport == 0);
+    CHECK(s.b.local == 0);
+    CHECK(rig.worker.port_counters(0).to_a_packets.load() == 1);
+    CHECK(rig.worker.port_counters(0).to_b_packets.load() == 1);
+    CHECK(rig.worker.port_counters(0).to_a_bytes.load() == 20 + 8 + 21);
+}
+
+TEST_CASE("checksums through the relay")
+{
+    Rig rig(state::set0);
+    rig.run(from(mac_a, host_a, port_a).bytes());
+
+    SECTION("UDP checksum 0 stays 0")
+    {
+        Packet in = from(mac_b, host_b, port_b);
+        Rig::Out out = rig.run(in.no_udp_csum().bytes());
+        REQUIRE(out.sent);
+        Packet want;
+        want.eth(mac_a, box_mac).ipv4(box, host_a, 63).udp(3000, port_a).payload(21, uint8_t(port_b));
+        CHECK(out.frame == want.no_udp_csum().bytes());
+        CHECK(out.frame[14 + 20 + 6] == 0);
+        CHECK(out.frame[14 + 20 + 7] == 0);
+    }
+    SECTION("a wrong checksum stays wrong by the same amount")
+    {
+        auto in = from(mac_b, host_b, port_b).bytes();
+        auto good_out = relayed(mac_a, host_a, port_a, port_b);
+        // Add 0x0101 to both checksums, as one's complement sums.
+        auto skew = [](std::vector<uint8_t> &f, size_t at) {
+            uint16_t c;
+            std::memcpy(&c, &f[at], 2);
+            c = static_cast<uint16_t>(~csum_fold(uint32_t(uint16_t(~c)) + 0x0101));
+            std::memcpy(&f[at], &c, 2);
+        };
+        skew(in, 14 + 10);
+        skew(in, 14 + 20 + 6);
+        skew(good_out, 14 + 10);
+        skew(good_out, 14 + 20 + 6);
+        Rig::Out out = rig.run(in);
+        REQUIRE(out.sent);
+        CHECK(out.frame == good_out);
+    }
+    SECTION("IP options are kept and the UDP header found after them")
+    {
+        const std::vector<uint8_t> opts = {0x94, 0x04, 0x00, 0x00}; // router alert
+        Packet in;
+        in.eth(box_mac, mac_b).ipv4(host_b, box, 64, 17, opts).udp(port_b, 3000).payload(21, uint8_t(port_b));
+        Packet want;
+        want.eth(mac_a, box_mac).ipv4(box, host_a, 63, 17, opts).udp(3000, port_a).payload(21, uint8_t(port_b));
+        Rig::Out out = rig.run(in.bytes());
+        REQUIRE(out.sent);
+        INFO(relay::test::diff_frames(out.frame, want.bytes()));
+        CHECK(out.frame == want.bytes());
+    }
+    SECTION("odd payload lengths")
+    {
+        for (size_t len : {0, 1, 3, 255, 1001}) {
+            Packet in, want;
+            in.eth(box_mac, mac_b).ipv4(host_b, box).udp(port_b, 3000).payload(len, 9);
+            want.eth(mac_a, box_mac).ipv4(box, host_a, 63).udp(3000, port_a).payload(len, 9);
+            Rig::Out out = rig.run(in.bytes());
+            REQUIRE(out.sent);
+            CHECK(out.frame == want.bytes());
+        }
+    }
+}
+
+TEST_CASE("relay refuses sources it must never learn")
+{
+    Rig rig(state::set0);
+    struct Case {
+        const char *name;
+        Ipv4 src;
+        uint16_t sport;
+    } cases[] = {
+        {"0.0.0.0/8", 0x00000005, 1000},      {"loopback", 0x7f000001, 1000},
+        {"multicast", 0xe0000001, 1000},      {"limited broadcast", 0xffffffff, 1000},
+        {"the box itself", box, 1000},        {"another box address", box2, 1000},
+        {"directed broadcast", 0x0a0000ff, 1000}, {"source port 0", host_a, 0},
+    };
+    for (const Case &c : cases) {
+        INFO(c.name);
+        Rig::Out out = rig.run(from(mac_a, c.src, c.sport).bytes());
+        CHECK_FALSE(out.sent);
+        CHECK(out.counts[Counter::drop_relay_refused] == 1);
+        CHECK(rig.relay.read(0).state == state::set0);
+    }
+}
+
+TEST_CASE("malformed and foreign frames are counted, never relayed")
+{
+    Rig rig(state::set0);
+    rig.run(from(mac_a, host_a, port_a).bytes());
+    const auto frag_first = Packet().frag(0x2000);
+    Packet first = frag_first;
+    first.eth(box_mac, mac_b).ipv4(host_b, box).udp(port_b, 3000).payload(16);
+    Packet later = Packet().frag(0x0003);
+    later.eth(box_mac, mac_b).ipv4(host_b, box).payload(16);
+    Packet ipv6;
+    ipv6.eth(box_mac, mac_b, 0x86dd).payload(60);
+    Packet vlan;
+    vlan.eth(box_mac, mac_b, 0x8100).payload(60);
+    run_steps(rig, {
+        {"runt frame", {}, std::vector<uint8_t>(10, 0), {}, Counter::drop_malformed},
+        {"truncated IPv4 header", {}, from(mac_b, host_b, port_b).truncate(14 + 12).bytes(), {},
+         Counter::drop_malformed},
+        {"IHL below 5", {}, from(mac_b, host_b, port_b).ihl(4).bytes(), {}, Counter::drop_malformed},
+        {"IHL past the frame", {},
+         Packet().eth(box_mac, mac_b).ipv4(host_b, box).ihl(15).payload(10).bytes(), {},
+         Counter::drop_malformed},
+        {"total length past the frame", {}, from(mac_b, host_b, port_b).total_length(400).bytes(),
+         {}, Counter::drop_malformed},
+        {"total length below the IHL", {}, from(mac_b, host_b, port_b).total_length(12).bytes(),
+         {}, Counter::drop_malformed},
+        {"UDP header cut off", {},
+         Packet().eth(box_mac, mac_b).ipv4(host_b, box).payload(4).bytes(), {},
+         Counter::drop_malformed},
+        {"UDP length past the datagram", {}, from(mac_b, host_b, port_b).udp_length(300).bytes(),
+         {}, Counter::drop_malformed},
+        {"UDP length below its header", {}, from(mac_b, host_b, port_b).udp_length(4).bytes(), {},
+         Counter::drop_malformed},
+        {"first fragment to a relay port", {}, first.bytes(), {}, Counter::drop_fragment},
+        {"later fragment to a box address", {}, later.bytes(), {}, Counter::drop_fragment},
+        {"IPv6", {}, ipv6.bytes(), {}, Counter::drop_non_ipv4},
+        {"VLAN tag", {}, vlan.bytes(), {}, Counter::drop_non_ipv4},
+        {"unicast to another MAC", {},
+         Packet().eth(other_mac, mac_b).ipv4(host_b, box).udp(port_b, 3000).payload(8).bytes(), {},
+         Counter::drop_not_for_us},
+        {"UDP to a port that is no relay port", {},
+         from(mac_b, host_b, port_b, box, 4000).bytes(), {}, Counter::drop_local_unhandled},
+        {"5000 exists only on the other address", {},
+         from(mac_b, host_b, port_b, box, 5000).bytes(), {}, Counter::drop_local_unhandled},
+        {"TCP to the box", {},
+         Packet().eth(box_mac, mac_b).ipv4(host_b, box, 64, 6).payload(20).bytes(), {},
+         Counter::drop_local_unhandled},
+        {"not for the box, no route yet", {},
+         from(mac_b, host_b, port_b, 0x0a000063).bytes(), {}, Counter::drop_no_route},
+    });
+    // After all that, the relay still relays and still knows only A.
+    CHECK(rig.relay.read(0).state == state::set1);
+    Rig::Out out = rig.run(from(mac_b, host_b, port_b).bytes());
+    CHECK(out.frame == relayed(mac_a, host_a, port_a, port_b));
+}
+
+TEST_CASE("a relayed packet whose TTL would expire is dropped")
+{
+    Rig rig(state::set0);
+    rig.run(from(mac_a, host_a, port_a).bytes());
+    rig.run(from(mac_b, host_b, port_b).bytes());
+    run_steps(rig, {
+        {"TTL 1", {}, from(mac_a, host_a, port_a, box, 3000, 1).bytes(), {}, Counter::drop_ttl},
+        {"TTL 2 leaves with 1", {}, from(mac_a, host_a, port_a, box, 3000, 2).bytes(),
+         relayed(mac_b, host_b, port_b, port_a, box, 3000, 1), Counter::relayed_packets},
+    });
+}
+
+TEST_CASE("ARP and ICMP echo for the box's addresses")
+{
+    Rig rig(state::disable);
+    Packet req;
+    req.eth(broadcast, mac_a, 0x0806).arp(1, mac_a, host_a, zero_mac, box);
+    Packet reply;
+    reply.eth(mac_a, box_mac, 0x0806).arp(2, box_mac, box, mac_a, host_a);
+    Packet other;
+    other.eth(broadcast, mac_a, 0x0806).arp(1, mac_a, host_a, zero_mac, 0x0a000063);
+    Packet wrong_port;
+    wrong_port.eth(broadcast, mac_a, 0x0806).arp(1, mac_a, host_a, zero_mac, box2);
+    Packet ping;
+    ping.eth(box_mac, mac_a).ipv4(host_a, box, 64, 1).icmp_echo(8, 7, 1).payload(56);
+    Packet pong;
+    pong.eth(mac_a, box_mac).ipv4(box, host_a, 64, 1).icmp_echo(0, 7, 1).payload(56);
+    Packet ping_ttl;
+    ping_ttl.eth(box_mac, mac_a).ipv4(host_a, box, 3, 1).icmp_echo(8, 9, 2).payload(13);
+    Packet pong_ttl;
+    pong_ttl.eth(mac_a, box_mac).ipv4(box, host_a, 64, 1).icmp_echo(0, 9, 2).payload(13);
+    Packet echo_reply_in;
+    echo_reply_in.eth(box_mac, mac_a).ipv4(host_a, box, 64, 1).icmp_echo(0).payload(8);
+    run_steps(rig, {
+        {"ARP request for the box", {}, req.bytes(), reply.bytes(), Counter::arp_replies},
+        {"ARP request for someone else", {}, other.bytes(), {}, Counter::arp_ignored},
+        {"ARP for the other port's address", {}, wrong_port.bytes(), {}, Counter::arp_ignored},
+        {"truncated ARP", {}, req.truncate(30).bytes(), {}, Counter::drop_malformed},
+        {"echo request", {}, ping.bytes(), pong.bytes(), Counter::icmp_echo_replies},
+        {"echo request, odd length, low TTL", {}, ping_ttl.bytes(), pong_ttl.bytes(),
+         Counter::icmp_echo_replies},
+        {"an echo reply is not answered", {}, echo_reply_in.bytes(), {},
+         Counter::drop_local_unhandled},
+    });
+}
+
+TEST_CASE("relay ports are named as PORT or ADDR:PORT")
+{
+    Rig rig(state::disable);
+    std::string err;
+    CHECK(rig.tables.find_entry("3000", err) == 0);
+    CHECK(rig.tables.find_entry("3099", err) == 99);
+    CHECK(rig.tables.find_entry("10.0.0.1:3005", err) == 5);
+    CHECK(rig.tables.find_entry("192.0.2.1:3005", err) == 5);
+    CHECK(rig.tables.find_entry("5001", err) == 101);
+    CHECK(rig.tables.find_entry("192.0.2.1:5001", err) == 101);
+    CHECK(rig.tables.entry_port(101) == 5001);
+    CHECK(rig.tables.find_entry("10.0.0.1:5001", err) == no_relay);
+    CHECK(err == "port 10.0.0.1:5001 is not a relay port");
+    CHECK(rig.tables.find_entry("3100", err) == no_relay);
+    CHECK(err == "port 3100 is not a relay port");
+    CHECK(rig.tables.find_entry("70000", err) == no_relay);
+    CHECK(err == "\"70000\" is not a port (0-65535) or ADDR:PORT");
+    CHECK(rig.tables.find_entry("abc", err) == no_relay);
+    CHECK(rig.tables.find_entry("", err) == no_relay);
+    CHECK(rig.tables.find_entry("10.9.9.9:3000", err) == no_relay);
+    CHECK(err == "\"10.9.9.9\" is not an address of this box");
+}
+
+int main(int argc, char **argv)
+{
+    const std::string prefix = "relay_pkt_" + std::to_string(getpid());
+    const char *eal[] = {"test_packets", "--no-huge", "-m", "256", "--no-pci", "-l", "0",
+                         "--no-telemetry", "--log-level", "*:error", "--file-prefix",
+                         prefix.c_str()};
+    if (rte_eal_init(int(std::size(eal)), const_cast<char **>(eal)) < 0) {
+        std::fprintf(stderr, "test_packets: EAL initialisation failed\n");
+        return 1;
+    }
+    pool = rte_pktmbuf_pool_create("test_mbufs", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   SOCKET_ID_ANY);
+    if (!pool) {
+        std::fprintf(stderr, "test_packets: no mbuf pool\n");
+        return 1;
+    }
+    const int rc = Catch::Session().run(argc, argv);
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    return rc;
+}

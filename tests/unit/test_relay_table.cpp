@@ -1,0 +1,330 @@
+// RelayTable in `reset` learning mode, one thread: learning sequences,
+// activity bits, state writes and the packing of endpoints into the entry.
+#include "relay_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace relay;
+
+namespace {
+
+Endpoint ep(uint8_t id)
+{
+    Endpoint e;
+    e.addr = 0x0a4d0000 | id;
+    e.port = static_cast<uint16_t>(40000 + id);
+    e.ifport = id % 2;
+    e.mac = {0x02, 0, 0, 0, 0, id};
+    e.local = id % 3;
+    return e;
+}
+
+const Endpoint A = ep(11), B = ep(12), C = ep(13), D = ep(14);
+
+// A table of 4 enabled ports with A and B learned on port 1, as the packets
+// A then B leave it: SET2|ACTIVE1.
+RelayTable table_with_a_and_b()
+{
+    RelayTable t(4, state::set0);
+    t.learn(1, A, 100);
+    t.learn(1, B, 101);
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("a new table holds its initial state and no endpoints")
+{
+    for (uint8_t initial : {state::disable, state::set0}) {
+        RelayTable t(8, initial);
+        CHECK(t.size() == 8);
+        for (uint32_t i = 0; i < t.size(); i++) {
+            RelaySnapshot s = t.read(i);
+            CHECK(s.state == initial);
+            CHECK_FALSE(s.a.known());
+            CHECK_FALSE(s.b.known());
+        }
+    }
+}
+
+TEST_CASE("learning: A, then B")
+{
+    RelayTable t(4, state::set0);
+
+    LearnResult r = t.learn(1, A, 100);
+    CHECK(r.outcome == Learn::learned_a);
+    CHECK_FALSE(r.to.known()); // nowhere to send the first packet
+    RelaySnapshot s = t.read(1);
+    CHECK(s.state == state::set1);
+    CHECK(s.a == A);
+    CHECK_FALSE(s.b.known());
+    CHECK(s.seen_a == 100);
+
+    r = t.learn(1, B, 101);
+    CHECK(r.outcome == Learn::learned_b);
+    CHECK(r.to == A);
+    s = t.read(1);
+    CHECK(s.state == (state::set2 | state::active1));
+    CHECK(s.a == A);
+    CHECK(s.b == B);
+    CHECK(s.seen_b == 101);
+
+    // Neighbouring entries are untouched.
+    for (uint32_t i : {0u, 2u, 3u}) {
+        CHECK(t.read(i).state == state::set0);
+        CHECK_FALSE(t.read(i).a.known());
+    }
+}
+
+TEST_CASE("learning: packets from A while B is unknown go nowhere and change nothing")
+{
+    RelayTable t(4, state::set0);
+    t.learn(0, A, 100);
+    for (int i = 0; i < 3; i++) {
+        LearnResult r = t.learn(0, A, 200);
+        CHECK(r.outcome == Learn::from_a_alone);
+        CHECK_FALSE(r.to.known());
+    }
+    RelaySnapshot s = t.read(0);
+    CHECK(s.state == state::set1);
+    CHECK(s.a == A);
+    CHECK_FALSE(s.b.known());
+}
+
+TEST_CASE("learning: an endpoint is its address and port; MAC and ifport do not make a new one")
+{
+    RelayTable t(4, state::set0);
+    t.learn(0, A, 100);
+    Endpoint moved = A;
+    moved.mac[5] = 0x99;
+    moved.ifport = 3;
+    CHECK(t.learn(0, moved, 101).outcome == Learn::from_a_alone);
+    Endpoint other_port = A;
+    other_port.port++;
+    CHECK(t.learn(0, other_port, 102).outcome == Learn::learned_b);
+}
+
+TEST_CASE("learning: a third endpoint resets the port")
+{
+    RelayTable t = table_with_a_and_b();
+    t.learn(1, A, 102); // ALL before the reset, so the reset clears activity too
+    REQUIRE(t.read(1).state == state::all);
+
+    LearnResult r = t.learn(1, C, 103);
+    CHECK(r.outcome == Learn::reset);
+    CHECK_FALSE(r.to.known()); // not forwarded
+    RelaySnapshot s = t.read(1);
+    CHECK(s.state == state::set1);
+    CHECK(s.a == C);
+    CHECK_FALSE(s.b.known());
+    CHECK(s.seen_a == 103);
+
+    // The old B comes back as the new B and is relayed to the new A.
+    r = t.learn(1, B, 104);
+    CHECK(r.outcome == Learn::learned_b);
+    CHECK(r.to == C);
+    s = t.read(1);
+    CHECK(s.a == C);
+    CHECK(s.b == B);
+}
+
+TEST_CASE("learning: a disabled port learns nothing")
+{
+    SECTION("disabled from the start")
+    {
+        RelayTable t(2, state::disable);
+        for (const Endpoint &e : {A, B, C}) {
+            LearnResult r = t.learn(0, e, 100);
+            CHECK(r.outcome == Learn::drop_disabled);
+            CHECK_FALSE(r.to.known());
+        }
+        RelaySnapshot s = t.read(0);
+        CHECK(s.state == state::disable);
+        CHECK_FALSE(s.a.known());
+        CHECK_FALSE(s.b.known());
+    }
+    SECTION("disabled by a write, then enabled again")
+    {
+        RelayTable t = table_with_a_and_b();
+        CHECK(t.write_state(1, 0) == state::disable);
+        CHECK(t.learn(1, A, 200).outcome == Learn::drop_disabled);
+        CHECK(t.learn(1, C, 200).outcome == Learn::drop_disabled);
+        CHECK_FALSE(t.read(1).a.known());
+        CHECK(t.write_state(1, 1) == state::set0);
+        CHECK(t.learn(1, C, 201).outcome == Learn::learned_a);
+        CHECK(t.read(1).a == C);
+    }
+}
+
+TEST_CASE("activity bits follow the packets relayed each way")
+{
+    RelayTable t = table_with_a_and_b();
+    CHECK(t.read(1).state == (state::set2 | state::active1)); // B's first packet went to A
+
+    LearnResult r = t.learn(1, B, 102);
+    CHECK(r.outcome == Learn::to_a);
+    CHECK(r.to == A);
+    CHECK(t.read(1).state == (state::set2 | state::active1));
+
+    r = t.learn(1, A, 103);
+    CHECK(r.outcome == Learn::to_b);
+    CHECK(r.to == B);
+    CHECK(t.read(1).state == state::all);
+
+    SECTION("from SET2 with no activity, A first")
+    {
+        REQUIRE(t.write_state(1, 3) == state::set2);
+        CHECK(t.learn(1, A, 104).outcome == Learn::to_b);
+        CHECK(t.read(1).state == (state::set2 | state::active2));
+        CHECK(t.learn(1, B, 105).outcome == Learn::to_a);
+        CHECK(t.read(1).state == state::all);
+    }
+    SECTION("from SET2 with no activity, B first")
+    {
+        REQUIRE(t.write_state(1, 3) == state::set2);
+        CHECK(t.learn(1, B, 104).outcome == Learn::to_a);
+        CHECK(t.read(1).state == (state::set2 | state::active1));
+    }
+}
+
+TEST_CASE("write_state keeps and forgets endpoints as the value says")
+{
+    RelayTable t = table_with_a_and_b();
+    t.learn(1, A, 102);
+    REQUIRE(t.read(1).state == state::all);
+
+    SECTION("15 keeps everything")
+    {
+        CHECK(t.write_state(1, 15) == state::all);
+        RelaySnapshot s = t.read(1);
+        CHECK(s.a == A);
+        CHECK(s.b == B);
+    }
+    SECTION("3 keeps both endpoints and clears activity")
+    {
+        CHECK(t.write_state(1, 3) == state::set2);
+        RelaySnapshot s = t.read(1);
+        CHECK(s.state == state::set2);
+        CHECK(s.a == A);
+        CHECK(s.b == B);
+        CHECK(t.learn(1, B, 103).to == A); // still relaying
+    }
+    SECTION("2 keeps A and forgets B, which is then relearned")
+    {
+        CHECK(t.write_state(1, 2) == state::set1);
+        RelaySnapshot s = t.read(1);
+        CHECK(s.a == A);
+        CHECK_FALSE(s.b.known());
+        LearnResult r = t.learn(1, D, 103);
+        CHECK(r.outcome == Learn::learned_b);
+        CHECK(r.to == A);
+        CHECK(t.read(1).b == D);
+    }
+    SECTION("14 keeps A and its activity bit")
+    {
+        CHECK(t.write_state(1, 14) == (state::set1 | state::active1));
+        CHECK(t.read(1).a == A);
+        CHECK_FALSE(t.read(1).b.known());
+    }
+    SECTION("1 forgets both and stays enabled")
+    {
+        CHECK(t.write_state(1, 1) == state::set0);
+        RelaySnapshot s = t.read(1);
+        CHECK_FALSE(s.a.known());
+        CHECK_FALSE(s.b.known());
+        CHECK(t.learn(1, C, 103).outcome == Learn::learned_a);
+    }
+    SECTION("0 forgets both and disables")
+    {
+        CHECK(t.write_state(1, 0) == state::disable);
+        RelaySnapshot s = t.read(1);
+        CHECK(s.state == state::disable);
+        CHECK_FALSE(s.a.known());
+        CHECK_FALSE(s.b.known());
+        // Enabling with "keep everything" cannot bring them back.
+        CHECK(t.write_state(1, 15) == state::set0);
+        CHECK_FALSE(t.read(1).a.known());
+    }
+    SECTION("3 on a port that only knows A keeps A")
+    {
+        CHECK(t.write_state(1, 2) == state::set1);
+        CHECK(t.write_state(1, 3) == state::set1);
+        CHECK(t.read(1).a == A);
+    }
+}
+
+TEST_CASE("touch stores the coarse clock of one slot")
+{
+    RelayTable t = table_with_a_and_b();
+    t.touch(1, 1, 500);
+    CHECK(t.read(1).seen_a == 500);
+    CHECK(t.read(1).seen_b == 101);
+    t.touch(1, 2, 501);
+    CHECK(t.read(1).seen_b == 501);
+    CHECK(t.read(1).state == (state::set2 | state::active1)); // the clock is not state
+}
+
+TEST_CASE("snapshots return every endpoint field exactly as learned")
+{
+    // Extreme and random values in every field show any overlap, truncation or
+    // byte order slip in the packing of an endpoint into two 64-bit words.
+    std::mt19937_64 rng(0x7ab1e);
+    auto random_ep = [&rng]() {
+        Endpoint e;
+        do
+            e.addr = static_cast<Ipv4>(rng());
+        while (e.addr == 0);
+        e.port = static_cast<uint16_t>(rng());
+        e.ifport = static_cast<uint16_t>(rng());
+        e.local = static_cast<uint16_t>(rng());
+        for (auto &b : e.mac)
+            b = static_cast<uint8_t>(rng());
+        return e;
+    };
+    Endpoint ones;
+    ones.addr = 0xffffffff;
+    ones.port = ones.ifport = ones.local = 0xffff;
+    ones.mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    Endpoint sparse;
+    sparse.addr = 0x80000001;
+    sparse.port = 0x8001;
+    sparse.ifport = 0x8001;
+    sparse.local = 0x8001;
+    sparse.mac = {0x80, 0, 0, 0, 0, 0x01};
+    Endpoint distinct;
+    distinct.addr = 0x01020304;
+    distinct.port = 0x0506;
+    distinct.ifport = 0x0708;
+    distinct.mac = {0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e};
+    distinct.local = 0x0f10;
+
+    RelayTable t(64, state::set0);
+    std::vector<std::pair<Endpoint, Endpoint>> pairs = {{ones, sparse}, {distinct, ones},
+                                                        {sparse, distinct}};
+    for (int i = 0; i < 1000; i++) {
+        Endpoint a = random_ep(), b = random_ep();
+        if (!a.same_peer(b.addr, b.port))
+            pairs.emplace_back(a, b);
+    }
+    for (size_t i = 0; i < pairs.size(); i++) {
+        uint32_t idx = static_cast<uint32_t>(i % t.size());
+        const auto &[a, b] = pairs[i];
+        t.write_state(idx, 1);
+        t.learn(idx, a, static_cast<uint32_t>(i));
+        LearnResult r = t.learn(idx, b, static_cast<uint32_t>(i));
+        INFO("pair " << i);
+        REQUIRE(r.to == a);
+        RelaySnapshot s = t.read(idx);
+        REQUIRE(s.a == a);
+        REQUIRE(s.b == b);
+        // And again after a write that re-stores them.
+        t.write_state(idx, 3);
+        s = t.read(idx);
+        REQUIRE(s.a == a);
+        REQUIRE(s.b == b);
+        REQUIRE(t.learn(idx, b, 0).to == a);
+        REQUIRE(t.learn(idx, a, 0).to == b);
+    }
+}
