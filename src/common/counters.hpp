@@ -20,7 +20,13 @@ namespace relay {
     X(tx_packets, false, "frames handed to the NIC")                                         \
     X(arp_replies, false, "ARP replies sent for the box's addresses")                        \
     X(arp_ignored, false, "ARP frames not asking for a box address")                         \
+    X(arp_requests, false, "ARP requests sent to resolve next hops")                         \
+    X(arp_learned, false, "ARP senders handed to the neighbour table")                       \
+    X(arp_lost, false, "ARP senders not learned: the neighbour ring was full")               \
     X(icmp_echo_replies, false, "ICMP echo replies sent")                                    \
+    X(forwarded_packets, false, "packets routed to a next hop")                              \
+    X(rewritten_dest, false, "destination addresses rewritten by DEST")                      \
+    X(rewritten_source, false, "source addresses rewritten by SOURCE")                       \
     X(relayed_packets, false, "packets relayed between endpoints")                           \
     X(relayed_bytes, false, "IPv4 bytes relayed between endpoints")                          \
     X(relay_learned, false, "endpoints learned (A or B)")                                    \
@@ -29,9 +35,11 @@ namespace relay {
     X(drop_non_ipv4, true, "ethertype neither IPv4 nor ARP")                                 \
     X(drop_not_for_us, true, "unicast to another MAC address")                               \
     X(drop_ttl, true, "TTL expired on a forwarded packet")                                   \
-    X(drop_no_route, true, "not for the box, no rule and no route")                          \
+    X(drop_no_route, true, "not for the box and no route to the destination")                \
+    X(drop_martian, true, "never forwarded: 0/8, 127/8, multicast or broadcast address")     \
+    X(drop_no_neighbour, true, "next hop's MAC unknown; an ARP request was sent")            \
     X(drop_local_unhandled, true, "for a box address, no service or relay port")             \
-    X(drop_fragment, true, "IP fragments addressed to a relay port")                         \
+    X(drop_fragment, true, "IP fragments to a relay port or a box address")                  \
     X(drop_relay_disabled, true, "relay port disabled")                                      \
     X(drop_relay_unlearned, true, "relay packet with nowhere to go yet (first endpoint)")    \
     X(drop_relay_refused, true, "relay source never learnable (martian or own address)")     \

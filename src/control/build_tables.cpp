@@ -1,8 +1,76 @@
 #include "build_tables.hpp"
 
+#include "classifier.hpp"
+#include "routes.hpp"
+
 #include <sstream>
 
 namespace relay {
+
+namespace {
+
+uint16_t port_of(const Config &config, const std::vector<ResolvedPort> &resolved, Ipv4 next_hop)
+{
+    for (size_t i = 0; i < config.ports.size(); i++)
+        if (config.ports[i].subnet.contains(next_hop))
+            return resolved[i].port_id;
+    return resolved.front().port_id; // unreachable: the loader checks next hops
+}
+
+std::vector<uint16_t> port_ids(const std::vector<ResolvedPort> &resolved)
+{
+    std::vector<uint16_t> ids;
+    for (const ResolvedPort &r : resolved)
+        ids.push_back(r.port_id);
+    return ids;
+}
+
+std::vector<Ipv4> box_addresses(const Config &config)
+{
+    std::vector<Ipv4> out;
+    for (const PortConfig &p : config.ports) {
+        bool seen = false;
+        for (Ipv4 a : out)
+            seen = seen || a == p.address;
+        if (!seen)
+            out.push_back(p.address);
+    }
+    return out;
+}
+
+const char *target_name(Target t)
+{
+    switch (t) {
+    case Target::relay: return "RELAY";
+    case Target::dest: return "DEST";
+    case Target::source: return "SOURCE";
+    }
+    return "?";
+}
+
+} // namespace
+
+void load_static_neighbours(const Config &config, const std::vector<ResolvedPort> &resolved,
+                            NeighbourTable &table)
+{
+    for (const NeighbourConfig &n : config.neighbours)
+        table.set(n.address, port_of(config, resolved, n.address), n.mac, 1, true, true);
+}
+
+std::vector<RouteEntry> config_routes(const Config &config, const std::vector<ResolvedPort> &resolved)
+{
+    std::vector<RouteEntry> routes;
+    for (size_t i = 0; i < config.ports.size(); i++) {
+        const PortConfig &p = config.ports[i];
+        if (p.gateway)
+            routes.push_back({Prefix{}, {resolved[i].port_id, *p.gateway}});
+    }
+    for (size_t i = 0; i < config.ports.size(); i++)
+        routes.push_back({config.ports[i].subnet, {resolved[i].port_id, 0}});
+    for (const RouteConfig &r : config.routes)
+        routes.push_back({r.prefix, {port_of(config, resolved, r.via), r.via}});
+    return routes;
+}
 
 std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<ResolvedPort> &resolved)
 {
@@ -21,63 +89,76 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         p.address = pc.address;
         p.subnet = pc.subnet;
         t->port_ids.push_back(id);
-        if (t->local_index(pc.address) < 0)
-            t->locals.push_back(pc.address);
     }
-    auto port_id_of = [&](const std::string &name) {
-        for (size_t i = 0; i < config.ports.size(); i++)
-            if (config.ports[i].name == name)
-                return resolved[i].port_id;
-        return uint16_t(0); // unreachable: the loader rejects unknown names
-    };
+    t->locals = box_addresses(config);
+
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];
+        RuleAction a{RuleTarget::relay, r.to};
+        if (r.target == Target::dest)
+            a.target = RuleTarget::dest;
+        else if (r.target == Target::source)
+            a.target = RuleTarget::source;
+        t->actions.push_back(a);
         if (r.target != Target::relay)
-            throw ConfigError(r.mark.str() + ": rules[" + std::to_string(i) +
-                              "]: DEST and SOURCE are not supported by this version");
-        const Match &m = r.match;
+            continue;
         RelayRange range;
         range.rule = static_cast<uint16_t>(i);
-        range.lo = m.dport.value->lo;
-        range.hi = m.dport.value->hi;
-        range.address = m.dst.present() ? m.dst.value->addr : 0;
-        if (m.in_port.present()) {
-            uint32_t bit = 1u << port_id_of(*m.in_port.value);
-            range.in_ports = m.in_port.negate ? ~bit : bit;
-        }
-        if (m.src.present()) {
-            range.src = *m.src.value;
-            range.src_negate = m.src.negate;
-        }
-        if (m.sport.present()) {
-            range.sport_lo = m.sport.value->lo;
-            range.sport_hi = m.sport.value->hi;
-            range.sport_negate = m.sport.negate;
-        }
+        range.lo = r.match.dport.value->lo;
+        range.hi = r.match.dport.value->hi;
+        range.address = r.match.dst.present() ? r.match.dst.value->addr : 0;
         t->add_range(range);
     }
+
+    const CompiledRules compiled = compile_rules(config, port_ids(resolved), t->locals);
+    if (!compiled.prerouting.empty())
+        t->prerouting = std::make_unique<Classifier>("relay_pre", compiled.prerouting);
+    if (!compiled.postrouting.empty())
+        t->postrouting = std::make_unique<Classifier>("relay_post", compiled.postrouting);
+    t->routes = std::make_unique<RouteTable>(config_routes(config, resolved));
     return t;
 }
 
-std::string describe_tables(const Config &config, const Tables &t)
+std::string describe_config(const Config &config)
 {
+    std::vector<ResolvedPort> numbered;
+    for (size_t i = 0; i < config.ports.size(); i++)
+        numbered.push_back({static_cast<uint16_t>(i), {}});
+    const CompiledRules compiled = compile_rules(config, port_ids(numbered), box_addresses(config));
+    std::vector<size_t> entries(config.rules.size());
+    for (const AclRule &a : compiled.prerouting)
+        entries[a.rule]++;
+    for (const AclRule &a : compiled.postrouting)
+        entries[a.rule]++;
+
     std::ostringstream out;
     out << "config " << config.path << ": OK\n";
-    for (const PortConfig &p : config.ports) {
+    for (size_t i = 0; i < config.ports.size(); i++) {
+        const PortConfig &p = config.ports[i];
         out << "port " << p.name << ": device " << p.device << ", address "
             << format_ipv4(p.address) << "/" << int(p.subnet.len);
         if (p.gateway)
             out << ", gateway " << format_ipv4(*p.gateway);
         out << "\n";
     }
-    for (size_t i = 0; i < config.rules.size(); i++)
-        out << "rule " << i << ": " << config.rules[i].text << "\n";
-    for (const RelayRange &r : t.ranges)
-        out << "relay " << (r.address ? format_ipv4(r.address) : std::string("*")) << " ports "
-            << r.lo << "-" << r.hi << " (rule " << r.rule << ", " << (r.hi - r.lo + 1)
-            << " ports, entries " << r.base << "-" << r.base + (r.hi - r.lo) << ")\n";
+    for (const RouteEntry &r : config_routes(config, numbered))
+        out << "route " << format_prefix(r.prefix) << " via "
+            << (r.hop.gateway ? format_ipv4(r.hop.gateway) : std::string("connected"))
+            << " port " << config.ports[r.hop.port].name << "\n";
+    for (const NeighbourConfig &n : config.neighbours)
+        out << "neighbour " << format_ipv4(n.address) << " " << format_mac(n.mac) << " (static)\n";
+    uint32_t relay_ports = 0;
+    for (size_t i = 0; i < config.rules.size(); i++) {
+        const Rule &r = config.rules[i];
+        out << "rule " << i << " " << target_name(r.target) << ": " << r.text << "  ("
+            << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies") << ", 0 hits)\n";
+        if (r.target == Target::relay)
+            relay_ports += r.match.dport.value->hi - r.match.dport.value->lo + 1u;
+    }
+    out << "classifier: " << compiled.prerouting.size() << " prerouting and "
+        << compiled.postrouting.size() << " postrouting entries\n";
     out << "relay: initial state " << (config.relay.initial_state ? "enabled" : "disabled")
-        << ", learning reset, " << t.relay_entries << " relay ports\n";
+        << ", learning reset, " << relay_ports << " relay ports\n";
     return out.str();
 }
 

@@ -2,9 +2,12 @@
 #pragma once
 
 #include "config.hpp"
+#include "neighbour.hpp"
+#include "rule_compiler.hpp"
 #include "tables.hpp"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace relay {
@@ -14,11 +17,24 @@ struct ResolvedPort {
     rte_ether_addr mac;
 };
 
-// `resolved[i]` is the ethdev behind config.ports[i]. Throws ConfigError for
-// what the config allows but this dataplane cannot do.
+// `resolved[i]` is the ethdev behind config.ports[i]. Builds the classifiers
+// and the route table too, so EAL must be running. Throws ConfigError for what
+// the config allows but this dataplane cannot do, std::runtime_error when DPDK
+// cannot allocate a table.
 std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<ResolvedPort> &resolved);
 
-// What --check prints: ports, relay ranges and rules as compiled.
-std::string describe_tables(const Config &config, const Tables &t);
+// Puts the config's static neighbours in the table, on the port whose
+// subnet holds each.
+void load_static_neighbours(const Config &config, const std::vector<ResolvedPort> &resolved,
+                            NeighbourTable &table);
+
+// The routes a config implies: the default gateway, the connected subnets,
+// then the static routes; for one prefix the later entry wins, so a static
+// route can override a connected one.
+std::vector<RouteEntry> config_routes(const Config &config, const std::vector<ResolvedPort> &resolved);
+
+// What --check prints: ports, rules with their classifier entries, routes and
+// relay ranges. Needs no EAL.
+std::string describe_config(const Config &config);
 
 } // namespace relay

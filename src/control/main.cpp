@@ -27,6 +27,14 @@ namespace {
 
 volatile std::sig_atomic_t stop_signal = 0;
 
+constexpr uint32_t neighbour_capacity = 4096;
+// A learned neighbour not confirmed by ARP for this long is forgotten; workers
+// refresh entries older than a minute while they use them.
+constexpr uint32_t neighbour_max_age = 300;
+// How often the main lcore hands ARP results to the neighbour table: the
+// delay before a newly resolved next hop is used.
+constexpr unsigned housekeeping_us = 1000;
+
 void on_signal(int sig) { stop_signal = sig; }
 
 void install_signal_handlers()
@@ -65,17 +73,6 @@ std::vector<ResolvedPort> resolve_ports(const Config &config)
     return out;
 }
 
-// With no EAL: ports are numbered in config order and MACs are unknown.
-int run_check(const Config &config)
-{
-    std::vector<ResolvedPort> fake;
-    for (size_t i = 0; i < config.ports.size(); i++)
-        fake.push_back({static_cast<uint16_t>(i), {}});
-    auto t = build_tables(config, fake);
-    std::cout << describe_tables(config, *t);
-    return 0;
-}
-
 void print_counters(const Runtime &rt)
 {
     for (size_t i = 0; i < counter_count; i++)
@@ -100,8 +97,10 @@ int main(int argc, char **argv)
         if (!opt)
             return 0;
         rt.config = load_config(opt->config);
-        if (opt->check)
-            return run_check(rt.config);
+        if (opt->check) {
+            std::cout << describe_config(rt.config);
+            return 0;
+        }
     } catch (const ConfigError &e) {
         fail(e.what());
     } catch (const std::exception &e) {
@@ -130,9 +129,12 @@ int main(int argc, char **argv)
         rt.relay = std::make_unique<RelayTable>(rt.tables->relay_entries,
                                                 rt.config.relay.initial_state);
         rt.tables->relay = rt.relay.get();
-        rte_mempool *pool = create_mbuf_pool(static_cast<unsigned>(resolved.size()), queues);
+        rt.neighbours = std::make_unique<NeighbourTable>(neighbour_capacity);
+        load_static_neighbours(rt.config, resolved, *rt.neighbours);
+        rt.tables->neighbours = rt.neighbours.get();
+        rt.shared.pool = create_mbuf_pool(static_cast<unsigned>(resolved.size()), queues);
         for (size_t i = 0; i < resolved.size(); i++)
-            start_port(resolved[i].port_id, rt.config.ports[i].name, queues, pool);
+            start_port(resolved[i].port_id, rt.config.ports[i].name, queues, rt.shared.pool);
     } catch (const std::exception &e) {
         fail(e.what());
     }
@@ -144,8 +146,9 @@ int main(int argc, char **argv)
     rt.shared.tables.store(rt.tables.get(), std::memory_order_release);
     rt.counters.reset(new LcoreCounters[queues]);
     for (uint16_t q = 0; q < queues; q++)
-        rt.workers.push_back(std::make_unique<Worker>(rt.shared, q, rt.counters[q],
-                                                      rt.tables->relay_entries));
+        rt.workers.push_back(std::make_unique<Worker>(
+            rt.shared, q, rt.counters[q], rt.tables->relay_entries,
+            static_cast<uint32_t>(rt.config.rules.size())));
     register_telemetry(rt);
     for (uint16_t q = 0; q < queues; q++)
         rte_eal_remote_launch(launch_worker, rt.workers[q].get(), rt.worker_lcores[q]);
@@ -154,12 +157,18 @@ int main(int argc, char **argv)
     std::fflush(stdout);
 
     // Housekeeping on the main lcore: the coarse clock the workers stamp
-    // last-seen times with.
+    // last-seen times with, and the neighbour table's single writer.
     const uint64_t start = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+    uint32_t expired_at = 0;
     while (!stop_signal) {
-        usleep(100 * 1000);
-        const auto secs = static_cast<uint32_t>((rte_get_tsc_cycles() - start) / hz) + 1;
-        rt.shared.clock.store(secs, std::memory_order_relaxed);
+        usleep(housekeeping_us);
+        const auto now = static_cast<uint32_t>((rte_get_tsc_cycles() - start) / hz) + 1;
+        rt.shared.clock.store(now, std::memory_order_relaxed);
+        rt.neighbours->apply_updates(now);
+        if (now != expired_at) {
+            rt.neighbours->expire(now, neighbour_max_age);
+            expired_at = now;
+        }
     }
 
     std::printf("dpdk-relay: stopping on signal %d\n", int(stop_signal));
@@ -168,6 +177,8 @@ int main(int argc, char **argv)
     print_counters(rt);
     for (uint16_t id : rt.tables->port_ids)
         stop_port(id);
+    rt.tables.reset(); // its DPDK tables go before EAL does
+    rt.neighbours.reset();
     rte_eal_cleanup();
     return 0;
 }

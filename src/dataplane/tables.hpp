@@ -1,14 +1,19 @@
-// The dataplane's view of the configuration: plain tables, built once on the
-// control side (control/tables.cpp) and read-only while workers run.
+// The dataplane's view of the configuration: tables built once on the control
+// side (control/build_tables.cpp) and read-only while workers run. The relay
+// endpoints and the neighbours are the mutable state they point to, each with
+// its own concurrency protocol.
 #pragma once
 
+#include "classifier.hpp"
 #include "ipv4.hpp"
 #include "relay_table.hpp"
+#include "routes.hpp"
 
 #include <rte_ether.h>
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,28 +30,24 @@ struct PortTable {
 };
 
 // One RELAY rule: a range of relay ports on one box address (or all of them).
-// Its ports occupy entries [base, base + hi - lo] of the RelayTable.
+// Its ports occupy entries [base, base + hi - lo] of the RelayTable. The rule's
+// other match fields are the classifier's business.
 struct RelayRange {
     uint32_t base = 0;
     uint16_t lo = 0, hi = 0;
-    Ipv4 address = 0;     // 0: every box address
-    uint16_t rule = 0;    // index in the config's rules, for counters
-    // The rule's other match fields, checked after the port lookup.
-    uint32_t in_ports = ~0u; // bit per ethdev port id
-    Prefix src;
-    bool src_negate = false;
-    uint16_t sport_lo = 0, sport_hi = 65535;
-    bool sport_negate = false;
-
-    bool matches(uint16_t in_port, Ipv4 src_addr, uint16_t sport) const
-    {
-        if (!(in_ports >> in_port & 1))
-            return false;
-        if (src.contains(src_addr) == src_negate)
-            return false;
-        return (sport >= sport_lo && sport <= sport_hi) != sport_negate;
-    }
+    Ipv4 address = 0;  // 0: every box address
+    uint16_t rule = 0; // index in the config's rules
 };
+
+enum class RuleTarget : uint8_t { relay, dest, source };
+
+// What a matched rule does, indexed by config rule index.
+struct RuleAction {
+    RuleTarget target;
+    Ipv4 to; // DEST/SOURCE
+};
+
+class NeighbourTable;
 
 constexpr uint32_t no_relay = ~0u;
 
@@ -61,7 +62,11 @@ struct Tables {
     std::vector<uint32_t> relay_map;
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
-    RelayTable *relay = nullptr; // the endpoints; mutable state, see relay_table.hpp
+    std::vector<RuleAction> actions;
+    std::unique_ptr<Classifier> prerouting, postrouting; // null: no rules on that hook
+    std::unique_ptr<RouteTable> routes;
+    RelayTable *relay = nullptr;          // mutable state, see relay_table.hpp
+    NeighbourTable *neighbours = nullptr; // mutable state, see neighbour.hpp
 
     // Index in locals, or -1.
     int local_index(Ipv4 a) const
@@ -76,8 +81,11 @@ struct Tables {
     // addresses and the directed broadcast of a connected subnet.
     bool refuses_source(Ipv4 a) const
     {
-        if (is_martian(a) || local_index(a) >= 0)
-            return true;
+        return is_martian(a) || local_index(a) >= 0 || is_subnet_broadcast(a);
+    }
+
+    bool is_subnet_broadcast(Ipv4 a) const
+    {
         for (uint16_t id : port_ids) {
             const Prefix &s = ports[id].subnet;
             if (s.len < 31 && a == (s.addr | ~s.mask()))

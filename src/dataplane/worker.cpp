@@ -1,16 +1,19 @@
 #include "worker.hpp"
 
 #include "checksum.hpp"
+#include "neighbour.hpp"
+#include "routes.hpp"
 
 #include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
-#include <rte_ip.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include <cassert>
+#include <cstddef>
 #include <cstring>
 
 namespace relay {
@@ -19,6 +22,9 @@ namespace {
 
 constexpr uint16_t prefetch_ahead = 3;
 constexpr uint8_t ttl_local = 64;
+// A neighbour entry older than this is still used, but refreshed by an ARP
+// request (like Linux's STALE state).
+constexpr uint32_t neighbour_stale = 60;
 
 uint16_t load16(const void *p)
 {
@@ -30,42 +36,97 @@ uint16_t load16(const void *p)
 // The TTL shares a checksummed 16-bit word with the protocol.
 uint16_t ttl_word(const rte_ipv4_hdr *ip) { return load16(&ip->time_to_live); }
 
+void decrement_ttl(rte_ipv4_hdr *ip)
+{
+    const uint16_t old = ttl_word(ip);
+    ip->time_to_live--;
+    ip->hdr_checksum = csum_update16(ip->hdr_checksum, old, ttl_word(ip));
+}
+
+void store16(void *p, uint16_t v) { std::memcpy(p, &v, 2); }
+
+// Where the L4 checksum sits, or nullptr when this packet gets no L4 fixup:
+// not TCP/UDP, a later fragment, or UDP without a checksum.
+uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
+{
+    if (later_fragment)
+        return nullptr;
+    uint8_t *l4 = reinterpret_cast<uint8_t *>(ip) + ihl;
+    if (ip->next_proto_id == IPPROTO_UDP) {
+        uint8_t *c = l4 + offsetof(rte_udp_hdr, dgram_cksum);
+        return load16(c) ? c : nullptr;
+    }
+    if (ip->next_proto_id == IPPROTO_TCP)
+        return l4 + offsetof(rte_tcp_hdr, cksum);
+    return nullptr;
+}
+
+// RFC 1624 fixups for a changed address, on the IPv4 header and, where the
+// packet has one, the TCP/UDP checksum (UDP never becomes 0: 0 means none).
+void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t old_addr,
+                 rte_be32_t new_addr)
+{
+    ip->hdr_checksum = csum_update32(ip->hdr_checksum, old_addr, new_addr);
+    if (uint8_t *c = l4_checksum(ip, ihl, later_fragment)) {
+        uint16_t v = csum_update32(load16(c), old_addr, new_addr);
+        if (ip->next_proto_id == IPPROTO_UDP && v == 0)
+            v = 0xffff;
+        store16(c, v);
+    }
+}
+
 #ifndef NDEBUG
 // Debug builds check every incremental fixup against a full recompute, but
 // only for packets whose checksums were right on arrival: a wrong checksum
-// must stay wrong (SPEC section 2).
+// must stay wrong (SPEC section 2). Fragments carry only part of the L4 data,
+// so only their IPv4 header is audited.
 struct ChecksumAudit {
     bool ip_ok, l4_ok;
+    bool fragmented;
 
     static bool ip_valid(const rte_ipv4_hdr *ip)
     {
         return ipv4_header_csum(ip, rte_ipv4_hdr_len(ip)) == ip->hdr_checksum;
     }
-    static bool udp_valid(const rte_ipv4_hdr *ip)
+    static bool l4_valid(const rte_ipv4_hdr *ip)
     {
-        const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
-            reinterpret_cast<const uint8_t *>(ip) + rte_ipv4_hdr_len(ip));
-        if (udp->dgram_cksum == 0)
-            return true;
-        size_t len = rte_be_to_cpu_16(udp->dgram_len);
-        return l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp, len, 6) ==
-               udp->dgram_cksum;
+        const auto *l4 = reinterpret_cast<const uint8_t *>(ip) + rte_ipv4_hdr_len(ip);
+        const size_t len = rte_be_to_cpu_16(ip->total_length) - rte_ipv4_hdr_len(ip);
+        if (ip->next_proto_id == IPPROTO_UDP) {
+            const auto *udp = reinterpret_cast<const rte_udp_hdr *>(l4);
+            return udp->dgram_cksum == 0 ||
+                   l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp,
+                                rte_be_to_cpu_16(udp->dgram_len), 6) == udp->dgram_cksum;
+        }
+        if (ip->next_proto_id == IPPROTO_TCP)
+            return l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_TCP, l4, len, 16) ==
+                   reinterpret_cast<const rte_tcp_hdr *>(l4)->cksum;
+        return true;
     }
-    explicit ChecksumAudit(const rte_ipv4_hdr *ip) : ip_ok(ip_valid(ip)), l4_ok(udp_valid(ip)) {}
+    ChecksumAudit(const rte_ipv4_hdr *ip, bool frag)
+        : ip_ok(ip_valid(ip)), l4_ok(!frag && l4_valid(ip)), fragmented(frag)
+    {
+    }
     void verify(const rte_ipv4_hdr *ip) const
     {
         assert(!ip_ok || ip_valid(ip));
-        assert(!l4_ok || udp_valid(ip));
+        assert(!l4_ok || l4_valid(ip));
     }
 };
+#define RELAY_AUDIT_BEGIN(p) const ChecksumAudit audit_((p).ip, (p).fragmented)
+#define RELAY_AUDIT_END(p) audit_.verify((p).ip)
+#else
+#define RELAY_AUDIT_BEGIN(p) (void)0
+#define RELAY_AUDIT_END(p) (void)0
 #endif
 
 } // namespace
 
 Worker::Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters,
-               uint32_t relay_entries)
+               uint32_t relay_entries, uint32_t rules)
     : shared_(shared), queue_(queue), counters_(counters),
-      port_counters_(new RelayPortCounters[relay_entries ? relay_entries : 1])
+      port_counters_(new RelayPortCounters[relay_entries ? relay_entries : 1]),
+      rule_hits_(new std::atomic<uint64_t>[rules ? rules : 1]())
 {
 }
 
@@ -102,43 +163,146 @@ void Worker::flush()
     counters_.commit(local_);
 }
 
+void Worker::finish(rte_mbuf *m, Verdict v)
+{
+    if (v.send) {
+        TxList &l = tx_[v.port];
+        l.pkts[l.n++] = m;
+    } else {
+        local_.add(v.drop);
+        rte_pktmbuf_free(m);
+    }
+}
+
 void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, uint16_t n)
 {
     const uint32_t now = shared_.clock.load(std::memory_order_relaxed);
     local_.add(Counter::rx_packets, n);
+
+    // Stage 1: parse. ARP, foreign and malformed frames end here; IPv4 goes on
+    // with its classifier key.
+    Pkt p[burst_size];
+    AclKey keys[burst_size];
+    const uint8_t *key_ptrs[burst_size];
+    uint32_t rules[burst_size];
+    uint16_t k = 0;
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-        Verdict v = handle(t, in_port, pkts[i], now);
-        if (v.send) {
-            TxList &l = tx_[v.port];
-            l.pkts[l.n++] = pkts[i];
+        Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
+        if (v.send || v.drop != Counter::count) {
+            finish(pkts[i], v);
         } else {
-            local_.add(v.drop);
-            rte_pktmbuf_free(pkts[i]);
+            key_ptrs[k] = reinterpret_cast<const uint8_t *>(&keys[k]);
+            k++;
         }
+    }
+    if (k == 0)
+        return;
+
+    // Stage 2: PREROUTING (RELAY, DEST), then local delivery or the route.
+    if (t.prerouting)
+        t.prerouting->classify(key_ptrs, rules, k);
+    else
+        std::fill(rules, rules + k, no_rule);
+    uint16_t f = 0;
+    for (uint16_t i = 0; i < k; i++) {
+        Verdict v = prerouting(t, in_port, p[i], rules[i], now);
+        if (v.send || v.drop != Counter::count) {
+            finish(p[i].m, v);
+            continue;
+        }
+        // The POSTROUTING key sees the packet as PREROUTING left it.
+        keys[f] = keys[i];
+        keys[f].src = p[i].ip->src_addr;
+        keys[f].dst = p[i].ip->dst_addr;
+        keys[f].out_port = static_cast<uint8_t>(p[i].out_port);
+        key_ptrs[f] = reinterpret_cast<const uint8_t *>(&keys[f]);
+        p[f++] = p[i];
+    }
+    if (f == 0)
+        return;
+
+    // Stage 3: POSTROUTING (SOURCE), then the next hop's MAC.
+    if (t.postrouting)
+        t.postrouting->classify(key_ptrs, rules, f);
+    else
+        std::fill(rules, rules + f, no_rule);
+    for (uint16_t i = 0; i < f; i++) {
+        if (rules[i] != no_rule) {
+            const RuleAction &a = t.actions[rules[i]];
+            hit(rules[i]);
+            RELAY_AUDIT_BEGIN(p[i]);
+            const rte_be32_t old = p[i].ip->src_addr;
+            p[i].ip->src_addr = rte_cpu_to_be_32(a.to);
+            fix_address(p[i].ip, p[i].ihl, p[i].later_fragment, old, p[i].ip->src_addr);
+            RELAY_AUDIT_END(p[i]);
+            local_.add(Counter::rewritten_source);
+        }
+        finish(p[i].m, resolve(t, p[i], now));
     }
 }
 
-Worker::Verdict Worker::handle(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t now)
+Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key)
 {
-    if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr))
+    const uint32_t frame = rte_pktmbuf_data_len(m);
+    if (frame < sizeof(rte_ether_hdr))
         return drop(Counter::drop_malformed);
     const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
     const PortTable &port = t.ports[in_port];
-    const bool broadcast = rte_is_broadcast_ether_addr(&eth->dst_addr);
-    if (!broadcast && !rte_is_same_ether_addr(&eth->dst_addr, &port.mac))
+    if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+        !rte_is_same_ether_addr(&eth->dst_addr, &port.mac))
         return drop(Counter::drop_not_for_us);
-    switch (eth->ether_type) {
-    case RTE_BE16(RTE_ETHER_TYPE_ARP):
+    if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
         return handle_arp(t, in_port, m);
-    case RTE_BE16(RTE_ETHER_TYPE_IPV4):
-        return handle_ipv4(t, in_port, m, now);
-    default:
+    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
         return drop(Counter::drop_non_ipv4);
+
+    if (frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr))
+        return drop(Counter::drop_malformed);
+    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
+    const uint32_t ihl = rte_ipv4_hdr_len(ip);
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    const uint32_t l3_avail = frame - sizeof(rte_ether_hdr);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3_avail ||
+        total < ihl || total > rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr))
+        return drop(Counter::drop_malformed);
+
+    const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
+    p.m = m;
+    p.ip = ip;
+    p.ihl = static_cast<uint16_t>(ihl);
+    p.total = static_cast<uint16_t>(total);
+    p.later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
+    p.fragmented = p.later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG);
+    p.out_port = 0;
+    p.next_hop = 0;
+
+    key.proto = ip->next_proto_id;
+    key.pad[0] = key.pad[1] = key.pad[2] = 0;
+    key.src = ip->src_addr;
+    key.dst = ip->dst_addr;
+    key.sport = key.dport = 0;
+    key.in_port = static_cast<uint8_t>(in_port);
+    key.out_port = 0;
+    key.l4 = 0;
+    // A header whose checksum a rewrite would fix must be there whole: the
+    // first fragment of a datagram carries it, later ones carry none.
+    if (!p.later_fragment &&
+        (ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP)) {
+        const uint32_t need = ip->next_proto_id == IPPROTO_UDP ? sizeof(rte_udp_hdr)
+                                                                : sizeof(rte_tcp_hdr);
+        if (total < ihl + need || ihl + need > l3_avail)
+            return drop(Counter::drop_malformed);
+        const auto *ports = reinterpret_cast<const rte_be16_t *>(
+            reinterpret_cast<const uint8_t *>(ip) + ihl);
+        key.sport = ports[0];
+        key.dport = ports[1];
+        key.l4 = RTE_BE16(1);
     }
+    return keep();
 }
 
 Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m)
@@ -148,14 +312,25 @@ Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *
     auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
     auto *arp = reinterpret_cast<rte_arp_hdr *>(eth + 1);
     const PortTable &port = t.ports[in_port];
-    // Like Linux with arp_ignore=1: answer only for the address of the port
-    // the request came in on.
     if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
         arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
-        arp->arp_plen != 4 || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
-        arp->arp_data.arp_tip != rte_cpu_to_be_32(port.address)) {
-        return drop(Counter::arp_ignored);
+        arp->arp_plen != 4)
+        return drop(Counter::drop_malformed);
+
+    // Learn the sender as Linux does: a request or reply to this port's
+    // address creates an entry, any other ARP only refreshes one.
+    const Ipv4 sender = rte_be_to_cpu_32(arp->arp_data.arp_sip);
+    const bool for_us = arp->arp_data.arp_tip == rte_cpu_to_be_32(port.address);
+    if (t.neighbours && port.subnet.contains(sender) && sender != port.address &&
+        !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha)) {
+        NeighbourUpdate u{sender, in_port, for_us, {}};
+        std::memcpy(u.mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
+        local_.add(t.neighbours->post(u) ? Counter::arp_learned : Counter::arp_lost);
     }
+    // Like Linux with arp_ignore=1: answer only for the address of the port
+    // the request came in on.
+    if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || !for_us)
+        return drop(Counter::arp_ignored);
     arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
     arp->arp_data.arp_tha = arp->arp_data.arp_sha;
     arp->arp_data.arp_tip = arp->arp_data.arp_sip;
@@ -167,66 +342,55 @@ Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *
     return tx(in_port);
 }
 
-Worker::Verdict Worker::handle_ipv4(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t now)
+Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule,
+                                   uint32_t now)
 {
-    const uint32_t frame = rte_pktmbuf_data_len(m);
-    if (frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr))
-        return drop(Counter::drop_malformed);
-    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
-    const uint32_t ihl = rte_ipv4_hdr_len(ip);
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    const uint32_t l3_avail = frame - sizeof(rte_ether_hdr);
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3_avail ||
-        total < ihl || total > rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr))
-        return drop(Counter::drop_malformed);
-
-    const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
-    const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
-    const bool later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
-    const bool first_fragment = !later_fragment && (frag & RTE_IPV4_HDR_MF_FLAG);
-
-    // PREROUTING: RELAY rules (DEST joins here).
-    if (local >= 0 && ip->next_proto_id == IPPROTO_UDP && t.relay_entries) {
-        // A later fragment has no UDP header, so its relay port is unknown;
-        // the box reassembles nothing, so it cannot be delivered either.
-        if (later_fragment)
-            return drop(Counter::drop_fragment);
-        if (total < ihl + sizeof(rte_udp_hdr) || ihl + sizeof(rte_udp_hdr) > l3_avail)
-            return drop(Counter::drop_malformed);
-        const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
-            reinterpret_cast<const uint8_t *>(ip) + ihl);
-        const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
-        if (entry != no_relay &&
-            t.ranges[t.entry_range[entry]].matches(in_port, rte_be_to_cpu_32(ip->src_addr),
-                                                   rte_be_to_cpu_16(udp->src_port))) {
-            if (first_fragment)
+    if (rule != no_rule) {
+        const RuleAction &a = t.actions[rule];
+        hit(rule);
+        if (a.target == RuleTarget::relay) {
+            // The classifier matched a box address and a port of this range.
+            const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
+            const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
+                reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
+            const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
+            if (p.fragmented)
                 return drop(Counter::drop_fragment);
             const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-            if (udp_len < sizeof(rte_udp_hdr) || udp_len > total - ihl)
+            if (udp_len < sizeof(rte_udp_hdr) || udp_len > uint32_t(p.total - p.ihl))
                 return drop(Counter::drop_malformed);
-            return relay(t, in_port, m, entry, local, now);
+            return relay(t, in_port, p, entry, local, now);
         }
+        // DEST
+        RELAY_AUDIT_BEGIN(p);
+        const rte_be32_t old = p.ip->dst_addr;
+        p.ip->dst_addr = rte_cpu_to_be_32(a.to);
+        fix_address(p.ip, p.ihl, p.later_fragment, old, p.ip->dst_addr);
+        RELAY_AUDIT_END(p);
+        local_.add(Counter::rewritten_dest);
     }
-
-    if (local >= 0) {
-        if (ip->next_proto_id == IPPROTO_ICMP && !later_fragment && !first_fragment)
-            return echo_reply(t, in_port, m);
-        return drop(Counter::drop_local_unhandled);
-    }
-    // Forwarding (routes, TTL, POSTROUTING) lands here with DEST/SOURCE.
-    return drop(Counter::drop_no_route);
+    const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
+    if (local >= 0)
+        return local_delivery(t, in_port, p, local);
+    return route(t, p);
 }
 
-Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, rte_mbuf *m)
+Worker::Verdict Worker::local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int)
 {
-    auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
-    auto *ip = reinterpret_cast<rte_ipv4_hdr *>(eth + 1);
-    const uint32_t ihl = rte_ipv4_hdr_len(ip);
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if (total < ihl + sizeof(rte_icmp_hdr) ||
-        sizeof(rte_ether_hdr) + ihl + sizeof(rte_icmp_hdr) > rte_pktmbuf_data_len(m))
+    if (p.fragmented)
+        return drop(Counter::drop_fragment); // the box reassembles nothing
+    if (p.ip->next_proto_id == IPPROTO_ICMP)
+        return echo_reply(t, in_port, p);
+    return drop(Counter::drop_local_unhandled);
+}
+
+Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
+{
+    rte_ipv4_hdr *ip = p.ip;
+    if (p.total < p.ihl + sizeof(rte_icmp_hdr) ||
+        sizeof(rte_ether_hdr) + p.ihl + sizeof(rte_icmp_hdr) > rte_pktmbuf_data_len(p.m))
         return drop(Counter::drop_malformed);
-    auto *icmp = reinterpret_cast<rte_icmp_hdr *>(reinterpret_cast<uint8_t *>(ip) + ihl);
+    auto *icmp = reinterpret_cast<rte_icmp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
     if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
         return drop(Counter::drop_local_unhandled);
 
@@ -241,19 +405,19 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, rte_mbuf *
     ip->src_addr = ip->dst_addr;
     ip->dst_addr = requester;
 
+    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
     eth->dst_addr = eth->src_addr;
     eth->src_addr = t.ports[in_port].mac;
     local_.add(Counter::icmp_echo_replies);
     return tx(in_port);
 }
 
-Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t entry,
+Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry,
                               int local, uint32_t now)
 {
-    auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
-    auto *ip = reinterpret_cast<rte_ipv4_hdr *>(eth + 1);
-    auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) +
-                                                rte_ipv4_hdr_len(ip));
+    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
+    rte_ipv4_hdr *ip = p.ip;
+    auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
     const Ipv4 src = rte_be_to_cpu_32(ip->src_addr);
     const uint16_t sport = rte_be_to_cpu_16(udp->src_port);
     if (sport == 0 || t.refuses_source(src))
@@ -311,10 +475,8 @@ Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, rte_mbuf *m, ui
     if (ip->time_to_live <= 1)
         return drop(Counter::drop_ttl);
 
-#ifndef NDEBUG
-    const ChecksumAudit audit(ip);
-#endif
-    const uint32_t old_src = ip->src_addr, old_dst = ip->dst_addr;
+    RELAY_AUDIT_BEGIN(p);
+    const rte_be32_t old_src = ip->src_addr, old_dst = ip->dst_addr;
     const uint16_t old_ttl = ttl_word(ip);
     const uint16_t old_sport = udp->src_port, old_dport = udp->dst_port;
     ip->src_addr = rte_cpu_to_be_32(t.locals[to.local]);
@@ -333,22 +495,90 @@ Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, rte_mbuf *m, ui
         c = csum_update16(c, old_dport, udp->dst_port);
         udp->dgram_cksum = c == 0 ? 0xffff : c;
     }
-#ifndef NDEBUG
-    audit.verify(ip);
-#endif
+    RELAY_AUDIT_END(p);
 
     std::memcpy(eth->dst_addr.addr_bytes, to.mac.data(), 6);
     eth->src_addr = t.ports[to.ifport].mac;
 
-    const uint32_t bytes = rte_be_to_cpu_16(ip->total_length);
     RelayPortCounters &pc = port_counters_[entry];
     auto &pkts = outcome == Learn::to_b ? pc.to_b_packets : pc.to_a_packets;
-    auto &byts = outcome == Learn::to_b ? pc.to_b_bytes : pc.to_a_bytes;
+    auto &bytes = outcome == Learn::to_b ? pc.to_b_bytes : pc.to_a_bytes;
     pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    byts.store(byts.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+    bytes.store(bytes.load(std::memory_order_relaxed) + p.total, std::memory_order_relaxed);
     local_.add(Counter::relayed_packets);
-    local_.add(Counter::relayed_bytes, bytes);
+    local_.add(Counter::relayed_bytes, p.total);
     return tx(to.ifport);
+}
+
+Worker::Verdict Worker::route(const Tables &t, Pkt &p)
+{
+    const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
+    const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
+    // A router forwards neither to nor from these (RFC 1812 5.3.7).
+    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst))
+        return drop(Counter::drop_martian);
+    NextHop hop;
+    if (!t.routes || !t.routes->lookup(dst, hop))
+        return drop(Counter::drop_no_route);
+    if (p.ip->time_to_live <= 1)
+        return drop(Counter::drop_ttl);
+    RELAY_AUDIT_BEGIN(p);
+    decrement_ttl(p.ip);
+    RELAY_AUDIT_END(p);
+    p.out_port = hop.port;
+    p.next_hop = hop.gateway ? hop.gateway : dst;
+    return keep();
+}
+
+Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
+{
+    Mac mac;
+    uint32_t age = 0;
+    if (!t.neighbours || !t.neighbours->lookup(p.next_hop, mac, now, age)) {
+        request_arp(t, p.out_port, p.next_hop, now);
+        return drop(Counter::drop_no_neighbour);
+    }
+    if (age > neighbour_stale)
+        request_arp(t, p.out_port, p.next_hop, now);
+    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
+    std::memcpy(eth->dst_addr.addr_bytes, mac.data(), 6);
+    eth->src_addr = t.ports[p.out_port].mac;
+    local_.add(Counter::forwarded_packets);
+    return tx(p.out_port);
+}
+
+void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now)
+{
+    Asked &a = asked_[(target ^ (target >> 8)) & 255];
+    if (a.address == target && a.when == now)
+        return;
+    rte_mbuf *m = shared_.pool ? rte_pktmbuf_alloc(shared_.pool) : nullptr;
+    if (!m)
+        return;
+    auto *eth = reinterpret_cast<rte_ether_hdr *>(
+        rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+    if (!eth) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    a.address = target;
+    a.when = now;
+    const PortTable &pt = t.ports[port];
+    std::memset(&eth->dst_addr, 0xff, sizeof eth->dst_addr);
+    eth->src_addr = pt.mac;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+    auto *arp = reinterpret_cast<rte_arp_hdr *>(eth + 1);
+    arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = 6;
+    arp->arp_plen = 4;
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+    arp->arp_data.arp_sha = pt.mac;
+    arp->arp_data.arp_sip = rte_cpu_to_be_32(pt.address);
+    std::memset(&arp->arp_data.arp_tha, 0, sizeof arp->arp_data.arp_tha);
+    arp->arp_data.arp_tip = rte_cpu_to_be_32(target);
+    local_.add(Counter::arp_requests);
+    finish(m, tx(port));
 }
 
 } // namespace relay

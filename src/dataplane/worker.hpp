@@ -2,10 +2,12 @@
 // packet path (SPEC section 2) and sends from its own TX queue on every port.
 #pragma once
 
+#include "classifier.hpp"
 #include "counters.hpp"
 #include "relay_table.hpp"
 #include "tables.hpp"
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <atomic>
@@ -27,14 +29,15 @@ struct DataplaneShared {
     // dataplane: ro, loaded once per burst with acquire; control: publishes a
     // complete table with a release store.
     std::atomic<const Tables *> tables{nullptr};
-    std::atomic<uint32_t> clock{0};    // coarse seconds; control: rw, dataplane: ro
-    std::atomic<bool> stop{false};     // control: rw, dataplane: ro
+    std::atomic<uint32_t> clock{0}; // coarse seconds; control: rw, dataplane: ro
+    std::atomic<bool> stop{false};  // control: rw, dataplane: ro
+    rte_mempool *pool = nullptr;    // for the ARP requests workers originate
 };
 
 class Worker {
 public:
     Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters,
-           uint32_t relay_entries);
+           uint32_t relay_entries, uint32_t rules);
 
     // The poll loop, until shared.stop; returns 0 (rte_eal_remote_launch style).
     int run();
@@ -47,15 +50,32 @@ public:
     void flush();
 
     struct TxList {
-        rte_mbuf *pkts[burst_size];
+        // A burst's packets plus the ARP requests it may originate.
+        rte_mbuf *pkts[2 * burst_size];
         uint16_t n = 0;
     };
     // What process_burst decided to send, per ethdev port (for tests).
     TxList &tx_list(uint16_t port) { return tx_[port]; }
     Counters &pending_counters() { return local_; }
     const RelayPortCounters &port_counters(uint32_t entry) const { return port_counters_[entry]; }
+    uint64_t rule_hits(uint32_t rule) const
+    {
+        return rule_hits_[rule].load(std::memory_order_relaxed);
+    }
 
 private:
+    // One IPv4 packet between the stages of a burst.
+    struct Pkt {
+        rte_mbuf *m;
+        rte_ipv4_hdr *ip;
+        uint16_t ihl;
+        uint16_t total;
+        bool later_fragment; // no L4 header
+        bool fragmented;     // MF or an offset: the L4 checksum cannot be audited
+        uint16_t out_port;
+        Ipv4 next_hop;
+    };
+
     struct Verdict {
         bool send;
         uint16_t port;
@@ -63,19 +83,39 @@ private:
     };
     static Verdict tx(uint16_t port) { return {true, port, Counter::count}; }
     static Verdict drop(Counter c) { return {false, 0, c}; }
+    // Stage 1 keeps an IPv4 packet for the rule stages by answering this.
+    static Verdict keep() { return {false, 0, Counter::count}; }
 
-    Verdict handle(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t now);
+    void finish(rte_mbuf *m, Verdict v);
+    Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
-    Verdict handle_ipv4(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t now);
-    Verdict echo_reply(const Tables &t, uint16_t in_port, rte_mbuf *m);
-    Verdict relay(const Tables &t, uint16_t in_port, rte_mbuf *m, uint32_t entry, int local,
+    Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
+    Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
+    Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
+    Verdict relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry, int local,
                   uint32_t now);
+    Verdict route(const Tables &t, Pkt &p);
+    Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
+    void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
+    void hit(uint32_t rule)
+    {
+        auto &h = rule_hits_[rule];
+        h.store(h.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 
     DataplaneShared &shared_;
     uint16_t queue_;
     LcoreCounters &counters_;
     Counters local_;
     std::unique_ptr<RelayPortCounters[]> port_counters_;
+    std::unique_ptr<std::atomic<uint64_t>[]> rule_hits_; // dataplane: rw (own lcore), control: ro
+    // The last ARP request this worker sent per next hop, to send at most one
+    // a second; a small direct-mapped cache, private to the worker.
+    struct Asked {
+        Ipv4 address = 0;
+        uint32_t when = 0;
+    };
+    Asked asked_[256];
     TxList tx_[max_ports];
 };
 

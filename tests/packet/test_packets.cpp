@@ -5,12 +5,16 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include "build_tables.hpp"
+#include "neighbour.hpp"
 #include "packet_builder.hpp"
 #include "worker.hpp"
 
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <unistd.h>
@@ -41,42 +45,71 @@ rte_ether_addr ether(const Mac &m)
     return e;
 }
 
-// One worker on a two-port box: port 0 is 10.0.0.1/24 with relay ports
-// 3000-3099 on every box address; port 1 is 192.0.2.1/24 with 5000-5009 on
-// that address alone.
+// The box the tests run: two ports sharing one MAC, relay ports 3000-3099 on
+// every box address and 5000-5009 on the wan address alone, and a stateless
+// 1:1 NAT of 203.0.113.10 to a server on the lan. nat_cases.py builds its
+// frames for the same box.
+const char *const rig_config = R"(
+ports:
+  - { name: lan, device: "0", address: 10.0.0.1/24 }
+  - { name: wan, device: "1", address: 192.0.2.1/24 }
+neighbours:
+  - { address: 10.0.0.53, mac: "02:00:00:00:00:35" }
+  - { address: 10.0.0.54, mac: "02:00:00:00:00:36" }
+  - { address: 192.0.2.254, mac: "02:00:00:00:00:fe" }
+routes:
+  - { prefix: 198.18.0.0/15, via: 192.0.2.254 }
+rules:
+  - "-A PREROUTING -p udp --dport 3000:3099 -j RELAY"
+  - "-A PREROUTING -p udp -d 192.0.2.1 --dport 5000:5009 -j RELAY"
+  - "-A PREROUTING -d 203.0.113.10 -j DEST --to=10.0.0.53"
+  - "-A PREROUTING -p tcp -d 203.0.113.11 ! --dport 22 -j DEST --to=10.0.0.54"
+  - "-A PREROUTING -i lan -d 203.0.113.12 -j DEST --to=10.0.0.53"
+  - "-A POSTROUTING -s 10.0.0.53 -o wan -j SOURCE --to=203.0.113.10"
+  - "-A POSTROUTING -s 10.0.0.54 -o wan -j SOURCE --to=203.0.113.11"
+relay: { initial_state: INITIAL }
+)";
+
 struct Rig {
+    Config config;
+    std::unique_ptr<Tables> tables;
+    std::unique_ptr<RelayTable> relay_table;
+    std::unique_ptr<NeighbourTable> neighbours;
     DataplaneShared shared;
-    Tables tables;
-    RelayTable relay;
     LcoreCounters counters;
-    Worker worker;
+    std::unique_ptr<Worker> worker_ptr;
 
     explicit Rig(uint8_t initial_state)
-        : relay(110, initial_state), worker(shared, 0, counters, relay.size())
     {
-        tables.ports[0] = {"lan", ether(box_mac), box, {0x0a000000, 24}};
-        tables.ports[1] = {"wan", ether(box_mac), box2, {0xc0000200, 24}};
-        tables.port_ids = {0, 1};
-        tables.locals = {box, box2};
-        RelayRange any;
-        any.lo = 3000;
-        any.hi = 3099;
-        tables.add_range(any);
-        RelayRange one;
-        one.lo = 5000;
-        one.hi = 5009;
-        one.address = box2;
-        one.rule = 1;
-        tables.add_range(one);
-        tables.relay = &relay;
+        std::string text = rig_config;
+        text.replace(text.find("INITIAL"), 7, initial_state ? "enabled" : "disabled");
+        config = parse_config(text, "rig.yaml");
+        const std::vector<ResolvedPort> resolved = {{0, ether(box_mac)}, {1, ether(box_mac)}};
+        tables = build_tables(config, resolved);
+        relay_table = std::make_unique<RelayTable>(tables->relay_entries, initial_state);
+        tables->relay = relay_table.get();
+        neighbours = std::make_unique<NeighbourTable>(64);
+        load_static_neighbours(config, resolved, *neighbours);
+        tables->neighbours = neighbours.get();
+        shared.pool = pool;
         shared.clock.store(1);
-        shared.tables.store(&tables);
+        shared.tables.store(tables.get());
+        worker_ptr = std::make_unique<Worker>(shared, 0, counters, tables->relay_entries,
+                                              static_cast<uint32_t>(config.rules.size()));
     }
 
+    RelayTable &relay() { return *relay_table; }
+    Worker &worker() { return *worker_ptr; }
+
+    struct Frame {
+        uint16_t port;
+        std::vector<uint8_t> bytes;
+    };
     struct Out {
         bool sent = false;
         uint16_t port = 0;
-        std::vector<uint8_t> frame;
+        std::vector<uint8_t> frame; // the first frame sent
+        std::vector<Frame> all;
         Counters counts;
     };
 
@@ -87,23 +120,24 @@ struct Rig {
         char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
         REQUIRE(p != nullptr);
         std::memcpy(p, frame.data(), frame.size());
-        worker.process_burst(tables, in_port, &m, 1);
+        worker().process_burst(*tables, in_port, &m, 1);
         Out out;
         for (uint16_t port = 0; port < max_ports; port++) {
-            Worker::TxList &l = worker.tx_list(port);
-            if (l.n == 0)
-                continue;
-            REQUIRE(l.n == 1);
-            REQUIRE_FALSE(out.sent);
-            out.sent = true;
-            out.port = port;
-            const uint8_t *d = rte_pktmbuf_mtod(l.pkts[0], const uint8_t *);
-            out.frame.assign(d, d + rte_pktmbuf_data_len(l.pkts[0]));
-            rte_pktmbuf_free(l.pkts[0]);
+            Worker::TxList &l = worker().tx_list(port);
+            for (uint16_t i = 0; i < l.n; i++) {
+                const uint8_t *d = rte_pktmbuf_mtod(l.pkts[i], const uint8_t *);
+                out.all.push_back({port, {d, d + rte_pktmbuf_data_len(l.pkts[i])}});
+                rte_pktmbuf_free(l.pkts[i]);
+            }
             l.n = 0;
         }
-        out.counts = worker.pending_counters();
-        worker.pending_counters() = Counters{};
+        if (!out.all.empty()) {
+            out.sent = true;
+            out.port = out.all[0].port;
+            out.frame = out.all[0].bytes;
+        }
+        out.counts = worker().pending_counters();
+        worker().pending_counters() = Counters{};
         return out;
     }
 };
@@ -158,7 +192,7 @@ void run_steps(Rig &rig, const std::vector<Step> &steps)
             CHECK(out.frame == s.expect);
         }
         if (s.state_after != 0xff)
-            CHECK(int(rig.relay.read(0).state) == int(s.state_after));
+            CHECK(int(rig.relay().read(0).state) == int(s.state_after));
     }
 }
 
@@ -167,7 +201,7 @@ void run_steps(Rig &rig, const std::vector<Step> &steps)
 TEST_CASE("every relay transition, as SPEC section 4 lists them")
 {
     Rig rig(state::disable);
-    const auto enable = [](Rig &r) { r.relay.write_state(0, 1); };
+    const auto enable = [](Rig &r) { r.relay().write_state(0, 1); };
     run_steps(rig, {
         {"disabled port drops and learns nothing", {}, from(mac_a, host_a, port_a).bytes(), {},
          Counter::drop_relay_disabled, state::disable},
@@ -187,13 +221,13 @@ TEST_CASE("every relay transition, as SPEC section 4 lists them")
         {"the old B is learned anew and relayed to the new A", {},
          from(mac_b, host_b, port_b).bytes(), relayed(mac_c, host_c, port_c, port_b),
          Counter::relay_learned, state::set2 | state::active1},
-        {"write 3 keeps both endpoints, clears activity", [](Rig &r) { r.relay.write_state(0, 3); },
+        {"write 3 keeps both endpoints, clears activity", [](Rig &r) { r.relay().write_state(0, 3); },
          from(mac_c, host_c, port_c).bytes(), relayed(mac_b, host_b, port_b, port_c),
          Counter::relayed_packets, state::set2 | state::active2},
-        {"write 0 disables", [](Rig &r) { r.relay.write_state(0, 0); },
+        {"write 0 disables", [](Rig &r) { r.relay().write_state(0, 0); },
          from(mac_c, host_c, port_c).bytes(), {}, Counter::drop_relay_disabled, state::disable},
     });
-    const RelaySnapshot s = rig.relay.read(0);
+    const RelaySnapshot s = rig.relay().read(0);
     CHECK_FALSE(s.a.known());
     CHECK_FALSE(s.b.known());
 }
@@ -211,15 +245,15 @@ TEST_CASE("relayed packets carry the receiving endpoint's box address and MAC")
         {"A to B on lan", {}, from(mac_a, host_a, port_a, box2).bytes(),
          relayed(mac_b, host_b, port_b, port_a, box), Counter::relayed_packets, 0xff, 1, 0},
     });
-    const RelaySnapshot s = rig.relay.read(0);
+    const RelaySnapshot s = rig.relay().read(0);
     CHECK(s.a.ifport == 1);
     CHECK(s.a.mac == mac_a);
     CHECK(s.a.local == 1);
     CHECK(s.b.ifport == 0);
     CHECK(s.b.local == 0);
-    CHECK(rig.worker.port_counters(0).to_a_packets.load() == 1);
-    CHECK(rig.worker.port_counters(0).to_b_packets.load() == 1);
-    CHECK(rig.worker.port_counters(0).to_a_bytes.load() == 20 + 8 + 21);
+    CHECK(rig.worker().port_counters(0).to_a_packets.load() == 1);
+    CHECK(rig.worker().port_counters(0).to_b_packets.load() == 1);
+    CHECK(rig.worker().port_counters(0).to_a_bytes.load() == 20 + 8 + 21);
 }
 
 TEST_CASE("checksums through the relay")
@@ -300,7 +334,7 @@ TEST_CASE("relay refuses sources it must never learn")
         Rig::Out out = rig.run(from(mac_a, c.src, c.sport).bytes());
         CHECK_FALSE(out.sent);
         CHECK(out.counts[Counter::drop_relay_refused] == 1);
-        CHECK(rig.relay.read(0).state == state::set0);
+        CHECK(rig.relay().read(0).state == state::set0);
     }
 }
 
@@ -350,11 +384,11 @@ TEST_CASE("malformed and foreign frames are counted, never relayed")
         {"TCP to the box", {},
          Packet().eth(box_mac, mac_b).ipv4(host_b, box, 64, 6).payload(20).bytes(), {},
          Counter::drop_local_unhandled},
-        {"not for the box, no route yet", {},
-         from(mac_b, host_b, port_b, 0x0a000063).bytes(), {}, Counter::drop_no_route},
+        {"not for the box and no route", {},
+         from(mac_b, host_b, port_b, 0x64400001).bytes(), {}, Counter::drop_no_route},
     });
     // After all that, the relay still relays and still knows only A.
-    CHECK(rig.relay.read(0).state == state::set1);
+    CHECK(rig.relay().read(0).state == state::set1);
     Rig::Out out = rig.run(from(mac_b, host_b, port_b).bytes());
     CHECK(out.frame == relayed(mac_a, host_a, port_a, port_b));
 }
@@ -409,23 +443,88 @@ TEST_CASE("relay ports are named as PORT or ADDR:PORT")
 {
     Rig rig(state::disable);
     std::string err;
-    CHECK(rig.tables.find_entry("3000", err) == 0);
-    CHECK(rig.tables.find_entry("3099", err) == 99);
-    CHECK(rig.tables.find_entry("10.0.0.1:3005", err) == 5);
-    CHECK(rig.tables.find_entry("192.0.2.1:3005", err) == 5);
-    CHECK(rig.tables.find_entry("5001", err) == 101);
-    CHECK(rig.tables.find_entry("192.0.2.1:5001", err) == 101);
-    CHECK(rig.tables.entry_port(101) == 5001);
-    CHECK(rig.tables.find_entry("10.0.0.1:5001", err) == no_relay);
+    CHECK(rig.tables->find_entry("3000", err) == 0);
+    CHECK(rig.tables->find_entry("3099", err) == 99);
+    CHECK(rig.tables->find_entry("10.0.0.1:3005", err) == 5);
+    CHECK(rig.tables->find_entry("192.0.2.1:3005", err) == 5);
+    CHECK(rig.tables->find_entry("5001", err) == 101);
+    CHECK(rig.tables->find_entry("192.0.2.1:5001", err) == 101);
+    CHECK(rig.tables->entry_port(101) == 5001);
+    CHECK(rig.tables->find_entry("10.0.0.1:5001", err) == no_relay);
     CHECK(err == "port 10.0.0.1:5001 is not a relay port");
-    CHECK(rig.tables.find_entry("3100", err) == no_relay);
+    CHECK(rig.tables->find_entry("3100", err) == no_relay);
     CHECK(err == "port 3100 is not a relay port");
-    CHECK(rig.tables.find_entry("70000", err) == no_relay);
+    CHECK(rig.tables->find_entry("70000", err) == no_relay);
     CHECK(err == "\"70000\" is not a port (0-65535) or ADDR:PORT");
-    CHECK(rig.tables.find_entry("abc", err) == no_relay);
-    CHECK(rig.tables.find_entry("", err) == no_relay);
-    CHECK(rig.tables.find_entry("10.9.9.9:3000", err) == no_relay);
+    CHECK(rig.tables->find_entry("abc", err) == no_relay);
+    CHECK(rig.tables->find_entry("", err) == no_relay);
+    CHECK(rig.tables->find_entry("10.9.9.9:3000", err) == no_relay);
     CHECK(err == "\"10.9.9.9\" is not an address of this box");
+}
+
+namespace {
+
+std::vector<uint8_t> unhex(const std::string &h)
+{
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(static_cast<uint8_t>(std::stoul(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+std::vector<std::string> split(const std::string &s, char sep)
+{
+    std::vector<std::string> out;
+    size_t start = 0, at;
+    while ((at = s.find(sep, start)) != std::string::npos) {
+        out.push_back(s.substr(start, at - start));
+        start = at + 1;
+    }
+    out.push_back(s.substr(start));
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("DEST, SOURCE and forwarding against frames scapy built")
+{
+    const char *path = std::getenv("RELAY_NAT_CASES");
+    REQUIRE(path != nullptr); // set by meson to the file nat_cases.py wrote
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    Rig rig(state::disable);
+    std::string line;
+    int count = 0;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        const auto f = split(line, '\t');
+        REQUIRE(f.size() == 5);
+        INFO("case: " << f[0]);
+        size_t counter = counter_count;
+        for (size_t i = 0; i < counter_count; i++)
+            if (f[3] == counter_info[i].name)
+                counter = i;
+        REQUIRE(counter < counter_count);
+        Rig::Out out = rig.run(unhex(f[2]), static_cast<uint16_t>(std::stoi(f[1])));
+        CHECK(out.counts.v[counter] == 1);
+        std::vector<Rig::Frame> want;
+        if (!f[4].empty())
+            for (const std::string &w : split(f[4], ','))
+                want.push_back({static_cast<uint16_t>(std::stoi(w.substr(0, w.find(':')))),
+                                unhex(w.substr(w.find(':') + 1))});
+        REQUIRE(out.all.size() == want.size());
+        for (size_t i = 0; i < want.size(); i++) {
+            INFO(relay::test::diff_frames(out.all[i].bytes, want[i].bytes));
+            CHECK(out.all[i].port == want[i].port);
+            CHECK(out.all[i].bytes == want[i].bytes);
+        }
+        count++;
+    }
+    CHECK(count >= 30);
+    // Every DEST and SOURCE rule that the cases exercise counted its hits.
+    for (uint32_t rule = 2; rule <= 6; rule++)
+        CHECK(rig.worker().rule_hits(rule) > 0);
 }
 
 int main(int argc, char **argv)
