@@ -111,6 +111,10 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
     }
 
     const CompiledRules compiled = compile_rules(config, port_ids(resolved), t->locals);
+    t->rule_entries.assign(config.rules.size(), 0);
+    for (const auto *list : {&compiled.prerouting, &compiled.postrouting})
+        for (const AclRule &a : *list)
+            t->rule_entries[a.rule]++;
     if (!compiled.prerouting.empty())
         t->prerouting = std::make_unique<Classifier>("relay_pre", compiled.prerouting);
     if (!compiled.postrouting.empty())
@@ -151,7 +155,7 @@ std::string describe_config(const Config &config)
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];
         out << "rule " << i << " " << target_name(r.target) << ": " << r.text << "  ("
-            << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies") << ", 0 hits)\n";
+            << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies") << ")\n";
         if (r.target == Target::relay)
             relay_ports += r.match.dport.value->hi - r.match.dport.value->lo + 1u;
     }

@@ -16,6 +16,9 @@ namespace {
 Runtime *runtime;
 
 constexpr uint32_t ports_page = 64;
+constexpr uint32_t rules_page = 64;
+// Telemetry dicts hold at most 256 entries; a bigger table shows its first part.
+constexpr size_t neighbours_page = 200;
 
 int reply_error(rte_tel_data *d, const std::string &msg)
 {
@@ -154,6 +157,74 @@ int cmd_ports(const char *, const char *params, rte_tel_data *d)
     return 0;
 }
 
+// A page (rules_page) of the rule table: text, hook and target, classifier
+// entries and hits summed over the workers.
+int cmd_rules(const char *, const char *params, rte_tel_data *d)
+{
+    const Tables &t = tables();
+    const auto &rules = runtime->config.rules;
+    uint32_t start = 0;
+    if (params && *params) {
+        char *end = nullptr;
+        unsigned long v = std::strtoul(params, &end, 10);
+        if (*end || v > rules.size() || params[0] == '-')
+            return reply_error(d, "usage: /relay/rules[,START] with START an offset from "
+                                  "a previous reply's \"next\"");
+        start = static_cast<uint32_t>(v);
+    }
+    rte_tel_data *list = rte_tel_data_alloc();
+    if (!list)
+        return reply_error(d, "out of memory");
+    rte_tel_data_start_dict(list);
+    uint32_t i = start;
+    for (; i < rules.size() && i < start + rules_page; i++) {
+        rte_tel_data *item = rte_tel_data_alloc();
+        if (!item)
+            break;
+        rte_tel_data_start_dict(item);
+        rte_tel_data_add_dict_int(item, "index", int(i));
+        rte_tel_data_add_dict_string(item, "rule", rules[i].text.substr(0, 120).c_str());
+        rte_tel_data_add_dict_int(item, "entries", int(t.rule_entries[i]));
+        rte_tel_data_add_dict_u64(item, "hits", runtime->rule_hits(i));
+        const std::string key = "rule" + std::to_string(i);
+        if (rte_tel_data_add_dict_container(list, key.c_str(), item, 0) != 0) {
+            rte_tel_data_free(item);
+            break;
+        }
+    }
+    rte_tel_data_start_dict(d);
+    if (rte_tel_data_add_dict_container(d, "rules", list, 0) != 0)
+        rte_tel_data_free(list);
+    rte_tel_data_add_dict_int(d, "next", i < rules.size() ? int(i) : -1);
+    return 0;
+}
+
+// The neighbour table: address -> MAC, port, static or age in seconds.
+int cmd_neighbours(const char *, const char *params, rte_tel_data *d)
+{
+    if (params && *params)
+        return reply_error(d, "/relay/neighbours takes no parameters");
+    const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
+    rte_tel_data_start_dict(d);
+    size_t shown = 0;
+    for (const NeighbourTable::Entry &e : runtime->neighbours->dump(now)) {
+        if (++shown > neighbours_page)
+            break;
+        rte_tel_data *item = rte_tel_data_alloc();
+        if (!item)
+            break;
+        rte_tel_data_start_dict(item);
+        rte_tel_data_add_dict_string(item, "mac", format_mac(e.mac).c_str());
+        rte_tel_data_add_dict_string(item, "port", tables().ports[e.port].name.c_str());
+        rte_tel_data_add_dict_int(item, "age", e.is_static ? -1 : int(e.age));
+        std::string key = format_ipv4(e.address);
+        std::replace(key.begin(), key.end(), '.', '_');
+        if (rte_tel_data_add_dict_container(d, key.c_str(), item, 0) != 0)
+            rte_tel_data_free(item);
+    }
+    return 0;
+}
+
 int cmd_stats(const char *, const char *params, rte_tel_data *d)
 {
     if (params && *params)
@@ -193,6 +264,11 @@ void register_telemetry(Runtime &rt)
     rte_telemetry_register_cmd("/relay/ports",
                                cmd_ports, "Relay ports not in their initial state. "
                                           "Parameters: [START] (paged)");
+    rte_telemetry_register_cmd("/relay/rules", cmd_rules,
+                               "The compiled rule table with hit counters. Parameters: "
+                               "[START] (paged)");
+    rte_telemetry_register_cmd("/relay/neighbours", cmd_neighbours,
+                               "The ARP neighbour table (first 200 entries). No parameters");
     rte_telemetry_register_cmd("/relay/stats", cmd_stats,
                                "Counters: totals and per worker lcore. No parameters");
 }

@@ -63,6 +63,7 @@ struct Tables {
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
     std::vector<RuleAction> actions;
+    std::vector<uint32_t> rule_entries; // classifier entries per rule, for display
     std::unique_ptr<Classifier> prerouting, postrouting; // null: no rules on that hook
     std::unique_ptr<RouteTable> routes;
     RelayTable *relay = nullptr;          // mutable state, see relay_table.hpp
