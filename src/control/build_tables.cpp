@@ -38,16 +38,6 @@ std::vector<Ipv4> box_addresses(const Config &config)
     return out;
 }
 
-const char *target_name(Target t)
-{
-    switch (t) {
-    case Target::relay: return "RELAY";
-    case Target::dest: return "DEST";
-    case Target::source: return "SOURCE";
-    }
-    return "?";
-}
-
 } // namespace
 
 void load_static_neighbours(const Config &config, const std::vector<ResolvedPort> &resolved,

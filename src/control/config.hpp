@@ -108,6 +108,9 @@ Config parse_config(const std::string &text, const std::string &name);
 // and, when given, by key ("relay.yaml:9:5: rules[1]: ...").
 Rule parse_iptables_rule(std::string_view text, const SourceMark &mark, std::string_view key = {});
 
+// "RELAY", "DEST" or "SOURCE".
+const char *target_name(Target t);
+
 // The rule in iptables spelling, as --check and /relay/rules show it.
 std::string format_rule(const Rule &r);
 

@@ -53,6 +53,15 @@ const char *proto_name(uint8_t p)
     }
 }
 
+std::string format_ports(const PortRange &r)
+{
+    if (r.lo == r.hi)
+        return std::to_string(r.lo);
+    return std::to_string(r.lo) + ":" + std::to_string(r.hi);
+}
+
+} // namespace
+
 const char *target_name(Target t)
 {
     switch (t) {
@@ -62,15 +71,6 @@ const char *target_name(Target t)
     }
     return "?";
 }
-
-std::string format_ports(const PortRange &r)
-{
-    if (r.lo == r.hi)
-        return std::to_string(r.lo);
-    return std::to_string(r.lo) + ":" + std::to_string(r.hi);
-}
-
-} // namespace
 
 namespace syntax {
 

@@ -7,6 +7,7 @@
 #include <rte_telemetry.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace relay {
@@ -72,6 +73,22 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
     rte_tel_data_add_dict_u64(d, "to_b_bytes", sums[3]);
 }
 
+// The START of a paged command: absent (0) or a decimal offset up to max.
+bool page_start(const char *params, size_t max, uint32_t &start)
+{
+    start = 0;
+    if (!params || !*params)
+        return true;
+    if (!std::isdigit(static_cast<unsigned char>(params[0])))
+        return false;
+    char *end = nullptr;
+    const unsigned long v = std::strtoul(params, &end, 10);
+    if (*end || v > max)
+        return false;
+    start = static_cast<uint32_t>(v);
+    return true;
+}
+
 const Tables &tables() { return *runtime->shared.tables.load(std::memory_order_acquire); }
 
 int cmd_port(const char *, const char *params, rte_tel_data *d)
@@ -112,15 +129,10 @@ int cmd_set(const char *, const char *params, rte_tel_data *d)
 int cmd_ports(const char *, const char *params, rte_tel_data *d)
 {
     const Tables &t = tables();
-    uint32_t start = 0;
-    if (params && *params) {
-        char *end = nullptr;
-        unsigned long v = std::strtoul(params, &end, 10);
-        if (*end || v > t.relay_entries || params[0] == '-')
-            return reply_error(d, "usage: /relay/ports[,START] with START an offset from "
-                                  "a previous reply's \"next\"");
-        start = static_cast<uint32_t>(v);
-    }
+    uint32_t start;
+    if (!page_start(params, t.relay_entries, start))
+        return reply_error(d, "usage: /relay/ports[,START] with START an offset from a "
+                              "previous reply's \"next\"");
     rte_tel_data *ports = rte_tel_data_alloc();
     if (!ports)
         return reply_error(d, "out of memory");
@@ -163,15 +175,10 @@ int cmd_rules(const char *, const char *params, rte_tel_data *d)
 {
     const Tables &t = tables();
     const auto &rules = runtime->config.rules;
-    uint32_t start = 0;
-    if (params && *params) {
-        char *end = nullptr;
-        unsigned long v = std::strtoul(params, &end, 10);
-        if (*end || v > rules.size() || params[0] == '-')
-            return reply_error(d, "usage: /relay/rules[,START] with START an offset from "
-                                  "a previous reply's \"next\"");
-        start = static_cast<uint32_t>(v);
-    }
+    uint32_t start;
+    if (!page_start(params, rules.size(), start))
+        return reply_error(d, "usage: /relay/rules[,START] with START an offset from a "
+                              "previous reply's \"next\"");
     rte_tel_data *list = rte_tel_data_alloc();
     if (!list)
         return reply_error(d, "out of memory");

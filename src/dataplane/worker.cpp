@@ -12,6 +12,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstring>
@@ -73,6 +74,15 @@ void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t
             v = 0xffff;
         store16(c, v);
     }
+}
+
+// A hook without rules matches nothing.
+void classify(const Classifier *c, const uint8_t **keys, uint32_t *results, uint16_t n)
+{
+    if (c)
+        c->classify(keys, results, n);
+    else
+        std::fill(results, results + n, no_rule);
 }
 
 #ifndef NDEBUG
@@ -192,7 +202,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
         Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
-        if (v.send || v.drop != Counter::count) {
+        if (v.decided()) {
             finish(pkts[i], v);
         } else {
             key_ptrs[k] = reinterpret_cast<const uint8_t *>(&keys[k]);
@@ -203,14 +213,11 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         return;
 
     // Stage 2: PREROUTING (RELAY, DEST), then local delivery or the route.
-    if (t.prerouting)
-        t.prerouting->classify(key_ptrs, rules, k);
-    else
-        std::fill(rules, rules + k, no_rule);
+    classify(t.prerouting.get(), key_ptrs, rules, k);
     uint16_t f = 0;
     for (uint16_t i = 0; i < k; i++) {
         Verdict v = prerouting(t, in_port, p[i], rules[i], now);
-        if (v.send || v.drop != Counter::count) {
+        if (v.decided()) {
             finish(p[i].m, v);
             continue;
         }
@@ -226,10 +233,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         return;
 
     // Stage 3: POSTROUTING (SOURCE), then the next hop's MAC.
-    if (t.postrouting)
-        t.postrouting->classify(key_ptrs, rules, f);
-    else
-        std::fill(rules, rules + f, no_rule);
+    classify(t.postrouting.get(), key_ptrs, rules, f);
     for (uint16_t i = 0; i < f; i++) {
         if (rules[i] != no_rule) {
             const RuleAction &a = t.actions[rules[i]];

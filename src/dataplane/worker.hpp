@@ -80,6 +80,8 @@ private:
         bool send;
         uint16_t port;
         Counter drop;
+        // Sent or dropped; otherwise the packet goes on to the next stage.
+        bool decided() const { return send || drop != Counter::count; }
     };
     static Verdict tx(uint16_t port) { return {true, port, Counter::count}; }
     static Verdict drop(Counter c) { return {false, 0, c}; }
