@@ -1,0 +1,205 @@
+// The lookup structures behind the packet path, on the EAL that
+// test_packets.cpp starts: rule compilation and first-match order in the
+// classifier, longest-prefix routes, and the neighbour table's life cycle.
+#include <catch2/catch.hpp>
+
+#include "build_tables.hpp"
+#include "neighbour.hpp"
+#include "routes.hpp"
+
+#include <rte_byteorder.h>
+
+using namespace relay;
+
+namespace {
+
+Ipv4 ip(const char *s) { return *parse_ipv4(s); }
+
+Config config_with(const std::string &rules)
+{
+    return parse_config("ports:\n"
+                        "  - { name: lan, device: \"0\", address: 10.0.0.1/24 }\n"
+                        "  - { name: wan, device: \"1\", address: 192.0.2.1/24 }\n"
+                        "rules:\n" +
+                            rules,
+                        "t.yaml");
+}
+
+AclKey key(uint8_t proto, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+           uint8_t in_port, uint8_t out_port = 0, bool l4 = true)
+{
+    AclKey k{};
+    k.proto = proto;
+    k.src = rte_cpu_to_be_32(ip(src));
+    k.dst = rte_cpu_to_be_32(ip(dst));
+    k.sport = rte_cpu_to_be_16(sport);
+    k.dport = rte_cpu_to_be_16(dport);
+    k.in_port = in_port;
+    k.out_port = out_port;
+    k.l4 = l4 ? RTE_BE16(1) : 0;
+    return k;
+}
+
+uint32_t classify(const Classifier &c, const AclKey &k)
+{
+    const uint8_t *p = reinterpret_cast<const uint8_t *>(&k);
+    uint32_t r;
+    c.classify(&p, &r, 1);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("negations expand into the ranges and prefixes around them")
+{
+    const Config c = config_with("  - \"-A PREROUTING -p tcp ! -s 10.0.0.0/8 ! --dport 22 -j DEST --to=10.0.0.9\"\n"
+                                 "  - \"-A PREROUTING -p udp -i lan --dport 53 -j DEST --to=10.0.0.9\"\n"
+                                 "  - \"-A PREROUTING ! -i lan -j DEST --to=10.0.0.9\"\n"
+                                 "  - \"-A PREROUTING ! --dport 0:65535 -p udp -j DEST --to=10.0.0.9\"\n"
+                                 "  - \"-A PREROUTING -p udp --dport 7000:7999 -j RELAY\"\n");
+    const CompiledRules r = compile_rules(c, {0, 1}, {ip("10.0.0.1"), ip("192.0.2.1")});
+    std::vector<AclRule> per_rule[5];
+    for (const AclRule &a : r.prerouting)
+        per_rule[a.rule].push_back(a);
+    CHECK(r.postrouting.empty());
+    // ! -s 10.0.0.0/8: 8 sibling prefixes; ! --dport 22: two ranges.
+    REQUIRE(per_rule[0].size() == 16);
+    for (const AclRule &a : per_rule[0]) {
+        CHECK(a.needs_l4);
+        CHECK(a.proto_lo == 6);
+        CHECK(a.proto_hi == 6);
+        CHECK_FALSE(Prefix{a.src, a.src_len}.contains(ip("10.1.2.3")));
+        CHECK(((a.dport_lo == 0 && a.dport_hi == 21) || (a.dport_lo == 23 && a.dport_hi == 65535)));
+    }
+    REQUIRE(per_rule[1].size() == 1);
+    CHECK(per_rule[1][0].in_lo == 0);
+    CHECK(per_rule[1][0].in_hi == 0);
+    // ! -i lan (port 0): ports 1-255.
+    REQUIRE(per_rule[2].size() == 1);
+    CHECK(per_rule[2][0].in_lo == 1);
+    CHECK(per_rule[2][0].in_hi == 255);
+    CHECK_FALSE(per_rule[2][0].needs_l4);
+    // Negating everything matches nothing.
+    CHECK(per_rule[3].empty());
+    // RELAY without an address: one entry per box address.
+    REQUIRE(per_rule[4].size() == 2);
+    CHECK(per_rule[4][0].dst_len == 32);
+    CHECK(per_rule[4][1].dst == ip("192.0.2.1"));
+}
+
+TEST_CASE("the classifier returns the first matching rule")
+{
+    const Config c = config_with("  - \"-A PREROUTING -p udp -d 198.51.100.0/24 --dport 1000:1999 -j DEST --to=10.0.0.2\"\n"
+                                 "  - \"-A PREROUTING -d 198.51.100.7 -j DEST --to=10.0.0.3\"\n"
+                                 "  - \"-A PREROUTING -p tcp ! --dport 22 -j DEST --to=10.0.0.4\"\n"
+                                 "  - \"-A PREROUTING -i wan -j DEST --to=10.0.0.5\"\n"
+                                 "  - \"-A POSTROUTING -o lan -s 10.0.0.0/24 -j SOURCE --to=192.0.2.9\"\n");
+    const CompiledRules r = compile_rules(c, {0, 1}, {ip("10.0.0.1"), ip("192.0.2.1")});
+    const Classifier pre("t_pre", r.prerouting), post("t_post", r.postrouting);
+    const struct {
+        const char *name;
+        AclKey k;
+        uint32_t want;
+    } cases[] = {
+        {"rule 0 before the more specific rule 1", key(17, "1.1.1.1", "198.51.100.7", 5, 1500, 0), 0},
+        {"outside rule 0's ports: rule 1", key(17, "1.1.1.1", "198.51.100.7", 5, 2500, 0), 1},
+        {"a later fragment has no ports: not rule 0", key(17, "1.1.1.1", "198.51.100.7", 0, 0, 0, 0, false), 1},
+        {"tcp to 80 on another address: rule 2", key(6, "1.1.1.1", "8.8.8.8", 5, 80, 0), 2},
+        {"tcp to 22 from lan: nothing", key(6, "1.1.1.1", "8.8.8.8", 5, 22, 0), no_rule},
+        {"tcp to 22 from wan: rule 3", key(6, "1.1.1.1", "8.8.8.8", 5, 22, 1), 3},
+        {"icmp from lan: nothing", key(1, "1.1.1.1", "8.8.8.8", 0, 0, 0, 0, false), no_rule},
+    };
+    for (const auto &tc : cases) {
+        INFO(tc.name);
+        CHECK(classify(pre, tc.k) == tc.want);
+    }
+    CHECK(classify(post, key(17, "10.0.0.7", "8.8.8.8", 1, 2, 1, 0)) == 4);
+    CHECK(classify(post, key(17, "10.0.0.7", "8.8.8.8", 1, 2, 1, 1)) == no_rule);
+    CHECK(classify(post, key(17, "10.0.1.7", "8.8.8.8", 1, 2, 1, 0)) == no_rule);
+}
+
+TEST_CASE("routes: longest prefix wins, static routes override connected ones")
+{
+    Config c = parse_config("ports:\n"
+                            "  - { name: lan, device: \"0\", address: 10.0.0.1/24 }\n"
+                            "  - { name: wan, device: \"1\", address: 192.0.2.1/24, gateway: 192.0.2.254 }\n"
+                            "routes:\n"
+                            "  - { prefix: 10.8.0.0/16, via: 10.0.0.254 }\n"
+                            "  - { prefix: 10.8.1.0/24, via: 192.0.2.253 }\n",
+                            "t.yaml");
+    const std::vector<ResolvedPort> resolved = {{0, {}}, {1, {}}};
+    const RouteTable routes(config_routes(c, resolved));
+    NextHop h;
+    REQUIRE(routes.lookup(ip("10.0.0.77"), h));
+    CHECK(h.port == 0);
+    CHECK(h.gateway == 0);
+    REQUIRE(routes.lookup(ip("10.8.9.9"), h));
+    CHECK(h.port == 0);
+    CHECK(h.gateway == ip("10.0.0.254"));
+    REQUIRE(routes.lookup(ip("10.8.1.9"), h));
+    CHECK(h.port == 1);
+    CHECK(h.gateway == ip("192.0.2.253"));
+    REQUIRE(routes.lookup(ip("8.8.8.8"), h));
+    CHECK(h.port == 1);
+    CHECK(h.gateway == ip("192.0.2.254"));
+
+    c.ports[1].gateway.reset();
+    const RouteTable no_default(config_routes(c, resolved));
+    CHECK_FALSE(no_default.lookup(ip("8.8.8.8"), h));
+}
+
+TEST_CASE("neighbours: learning, refresh, static entries and expiry")
+{
+    NeighbourTable n(64);
+    const Mac m1 = {2, 0, 0, 0, 0, 1}, m2 = {2, 0, 0, 0, 0, 2}, m3 = {2, 0, 0, 0, 0, 3};
+    Mac got;
+    uint32_t age;
+    CHECK_FALSE(n.lookup(ip("10.0.0.5"), got, 10, age));
+
+    // Gratuitous ARP (create = false) does not create an entry.
+    CHECK(n.post({ip("10.0.0.5"), 0, false, m1}));
+    n.apply_updates(10);
+    CHECK_FALSE(n.lookup(ip("10.0.0.5"), got, 10, age));
+
+    // A request or reply to the box does; gratuitous ARP then refreshes it.
+    CHECK(n.post({ip("10.0.0.5"), 0, true, m1}));
+    n.apply_updates(10);
+    REQUIRE(n.lookup(ip("10.0.0.5"), got, 15, age));
+    CHECK(got == m1);
+    CHECK(age == 5);
+    CHECK(n.post({ip("10.0.0.5"), 0, false, m2}));
+    n.apply_updates(20);
+    REQUIRE(n.lookup(ip("10.0.0.5"), got, 20, age));
+    CHECK(got == m2);
+    CHECK(age == 0);
+
+    // Static entries are not overridden by the wire and never expire.
+    n.set(ip("10.0.0.6"), 0, m3, 1, true, true);
+    CHECK(n.post({ip("10.0.0.6"), 0, true, m1}));
+    n.apply_updates(30);
+    REQUIRE(n.lookup(ip("10.0.0.6"), got, 1000, age));
+    CHECK(got == m3);
+    CHECK(age == 0);
+
+    // Learned entries expire after max_age without confirmation, and come
+    // back when ARP confirms them again.
+    n.expire(20 + 300, 300);
+    CHECK(n.lookup(ip("10.0.0.5"), got, 320, age));
+    n.expire(20 + 301, 300);
+    CHECK_FALSE(n.lookup(ip("10.0.0.5"), got, 321, age));
+    CHECK(n.lookup(ip("10.0.0.6"), got, 321, age));
+    CHECK(n.dump(321).size() == 1);
+    CHECK(n.post({ip("10.0.0.5"), 0, true, m1}));
+    n.apply_updates(400);
+    CHECK(n.lookup(ip("10.0.0.5"), got, 400, age));
+    CHECK(n.dump(400).size() == 2);
+
+    // A full table refuses new entries and keeps the old ones.
+    NeighbourTable small(8);
+    int added = 0;
+    for (uint32_t i = 1; i <= 64; i++)
+        added += small.set(0x0a000000 | i, 0, m1, 1, false, true);
+    CHECK(added >= 8);
+    CHECK(added < 64);
+    CHECK(small.lookup(0x0a000001, got, 1, age));
+}
