@@ -358,6 +358,8 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
             const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
                 reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
             const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
+            if (entry == no_relay)
+                return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
             if (p.fragmented)
                 return drop(Counter::drop_fragment);
             const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
