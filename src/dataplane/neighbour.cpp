@@ -31,7 +31,7 @@ constexpr unsigned ring_size = 1024;
 } // namespace
 
 NeighbourTable::NeighbourTable(uint32_t capacity)
-    : slots_(new Slot[capacity]), capacity_(capacity)
+    : slots_(new Slot[capacity])
 {
     static std::atomic<unsigned> serial{0};
     const unsigned n = serial++;

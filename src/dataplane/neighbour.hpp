@@ -71,7 +71,6 @@ private:
     rte_hash *hash_ = nullptr;
     rte_ring *ring_ = nullptr;
     std::unique_ptr<Slot[]> slots_;
-    uint32_t capacity_;
 };
 
 } // namespace relay
