@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Shell functions shared by scripts/test.sh, scripts/demo.sh and tests/e2e/relay_e2e.sh.
+# Shell functions shared by scripts/test.sh, scripts/demo.sh and tests/e2e/*.sh.
 # Source it; it defines functions and a few variables and runs nothing.
 #
 # Test topology (netns_setup):
@@ -13,6 +13,11 @@
 # the host's kernel (forwarding, firewall, other tenants) never sees relay traffic
 # and nothing can leak towards a real network. The telemetry socket is a path, so
 # relaystate and dpdk-telemetry.py reach it from any network namespace.
+#
+# Routed topology (nat_e2e.sh builds it with netns_add_host), one port per side:
+#
+#   ns PFX-c1 eth0 10.78.1.2/24  via 10.78.1.1 --- client0 -+ ns PFX-r: dpdk-relay,
+#   ns PFX-s1 eth0 10.78.2.10/24 via 10.78.2.1 --- server0 -+ net_af_packet0 and 1
 
 RELAY_PY=/usr/bin/python3   # Debian's python: it is the one that sees python3-scapy
 RELAY_ADDR=10.77.0.1
@@ -21,7 +26,8 @@ RELAY_IF=relay0
 
 DEPS=(libdpdk-dev dpdk-dev dpdk meson ninja-build pkg-config g++
       libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev catch2
-      python3-scapy tshark ethtool iproute2 iputils-ping libpcap-dev clang)
+      python3-scapy tshark ethtool iproute2 iputils-ping libpcap-dev clang
+      curl tcpdump)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -146,6 +152,52 @@ netns_quiet() {
     nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
+# netns_add_host NS ADDR/LEN GATEWAY RELAY_IFNAME: a host namespace NS whose eth0
+# (ADDR, default route via GATEWAY) is cabled by a veth to RELAY_IFNAME in
+# NS_RELAY, which must exist. Offloads are off on eth0: what it sends to
+# dpdk-relay carries finished checksums in real-sized frames (a veth would leave
+# checksums to an offload that never happens and pass TSO/GSO frames whole), and
+# what it receives is neither merged by GRO, so a capture there shows the frames
+# as the relay sent them, nor trusted to an rx offload: the kernel checks them.
+netns_add_host() {
+    local ns=$1 addr=$2 gw=$3 rif=$4
+    ip netns add "$ns" || return 1
+    netns_quiet "$ns"
+    ip -n "$NS_RELAY" link add "$rif" type veth peer name eth0 netns "$ns" || return 1
+    nsx "$NS_RELAY" sysctl -qw "net.ipv6.conf.$rif.disable_ipv6=1"
+    # The relay must see frames as they were sent, never merged by GRO.
+    nsx "$NS_RELAY" ethtool -K "$rif" gro off >/dev/null 2>&1
+    ip -n "$NS_RELAY" link set "$rif" up || return 1
+    nsx "$ns" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null || return 1
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$addr" dev eth0 || return 1
+    ip -n "$ns" link set eth0 up || return 1
+    ip -n "$ns" route add default via "$gw" dev eth0 || return 1
+}
+
+# netns_csum_errors NS: IP header errors plus UDP and TCP checksum errors that
+# the kernel of NS counted (/proc/net/snmp), as one number.
+netns_csum_errors() {
+    # shellcheck disable=SC2016 # awk's own $ fields
+    nsx "$1" awk '
+        $2 !~ /^[0-9-]/ { for (k = 2; k <= NF; k++) col[$1, $k] = k; next }
+        $1 == "Ip:" && (($1, "InHdrErrors") in col) { n += $col[$1, "InHdrErrors"] }
+        ($1 == "Udp:" || $1 == "Tcp:") && (($1, "InCsumErrors") in col) { n += $col[$1, "InCsumErrors"] }
+        END { print n + 0 }' /proc/net/snmp
+}
+
+# netns_wait_listen NS tcp|udp PORT [TENTHS]: waits until a socket in NS listens
+# on (TCP) or is bound to (UDP) PORT.
+netns_wait_listen() {
+    local ns=$1 proto=$2 port=$3 tries=${4:-100} i opt=-Hltn
+    [ "$proto" = udp ] && opt=-Hlun
+    for ((i = 0; i < tries; i++)); do
+        [ -n "$(nsx "$ns" ss "$opt" "sport = :$port" 2>/dev/null)" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # netns_teardown PFX: removes every namespace named PFX-* (their veths go with
 # them) after ending the processes still inside them, which only we started.
 netns_teardown() {
@@ -164,29 +216,35 @@ netns_teardown() {
     done
 }
 
-# netns_sweep_stale: removes the namespaces of earlier runs (named rly[d]PID-*)
-# whose process is gone, e.g. after a kill -9 that gave the traps no chance.
+# netns_sweep_stale: removes the namespaces of earlier runs (named rly[LETTER]PID-*,
+# e.g. rlyd for the demo, rlyn for nat_e2e.sh) whose process is gone, e.g. after
+# a kill -9 that gave the traps no chance.
 netns_sweep_stale() {
     local ns pid
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}' |
-                grep -E '^rlyd?[0-9]+-(sw|r|c[0-9]+)$'); do
+                grep -E '^rly[a-z]?[0-9]+-(sw|r|c[0-9]+|s[0-9]+)$'); do
         pid=${ns%%-*}
         pid=${pid#rly}
-        pid=${pid#d}
+        pid=${pid#[a-z]}
         kill -0 "$pid" 2>/dev/null || netns_teardown "${ns%%-*}"
     done
 }
 
 # relay_start LOG DPDK_RELAY WORKERS FILE_PREFIX CONFIG [MEMORY MODE]: starts
-# dpdk-relay in NS_RELAY on RELAY_IF, sets RELAY_PID, waits for "dpdk-relay: ready".
+# dpdk-relay in NS_RELAY, sets RELAY_PID, waits for "dpdk-relay: ready". Its ports
+# are net_af_packet0, 1, ... on the interfaces of NS_RELAY listed in RELAY_IFS
+# (default: RELAY_IF alone), each with one queue pair per worker.
 relay_start() {
-    local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdev i
-    vdev="net_af_packet0,iface=$RELAY_IF"
-    [ "$workers" -gt 1 ] && vdev+=",qpairs=$workers"
+    local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdevs=() ifc n=0 i
+    for ifc in "${RELAY_IFS[@]:-$RELAY_IF}"; do
+        vdevs+=(--vdev "net_af_packet$n,iface=$ifc")
+        [ "$workers" -gt 1 ] && vdevs[-1]+=",qpairs=$workers"
+        n=$((n + 1))
+    done
     : >"$logf" # before the job starts: the wait below must not read an older run's log
     # shellcheck disable=SC2046
     ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem") --no-pci \
-        --file-prefix "$fprefix" --vdev "$vdev" -- --config "$config" >"$logf" 2>&1 </dev/null &
+        --file-prefix "$fprefix" "${vdevs[@]}" -- --config "$config" >"$logf" 2>&1 </dev/null &
     RELAY_PID=$!
     for ((i = 0; i < 300; i++)); do
         grep -qs '^dpdk-relay: ready' "$logf" && return 0

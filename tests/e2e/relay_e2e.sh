@@ -110,6 +110,10 @@ ports:
   - { name: lan, device: net_af_packet0, address: $RELAY_ADDR/$RELAY_PREFIX_LEN }
 rules:
   - "-A PREROUTING -p udp --dport 3000:3099 -j RELAY"
+  # DEST and SOURCE beside RELAY (nat_e2e.sh exercises them): nothing here
+  # matches them, and relaying must go on exactly as without them.
+  - "-A PREROUTING -d 203.0.113.20 -j DEST --to=${CLIENT_IP[3]}"
+  - "-A POSTROUTING -s ${CLIENT_IP[3]} -o lan -j SOURCE --to=203.0.113.20"
 relay: { initial_state: disabled, learning: reset, idle_timeout: 0 }
 EOF
 relay_start "$RELAY_LOG" "$RELAY_BIN" "$WORKERS" "$FPREFIX" "$TMP/relay.yaml" ||
