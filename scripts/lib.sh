@@ -317,3 +317,12 @@ if isinstance(j, dict) and len(j) == 1 and next(iter(j)).startswith("/"):
     u = j[next(iter(j))]
 print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# Step reporting and counters for the e2e scripts, which set STEP and FPREFIX
+# and define show_log (what to print before giving up).
+step() { STEP=$1; echo "--- $STEP"; }
+pass() { echo "PASS $STEP: $*"; }
+fail() { echo "FAIL $STEP: $*"; show_log; exit 1; }
+tel() { telemetry "$FPREFIX" "$1"; }
+stats() { tel /relay/stats; }
+counter() { jget "$1" "j['/relay/stats']['total'].get('$2', 0)"; }

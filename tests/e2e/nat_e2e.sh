@@ -87,17 +87,7 @@ show_log() {
         nonzero "$(stats 2>/dev/null)" 2>/dev/null || echo "    (no answer from telemetry)"
     fi
 }
-fail() {
-    echo "FAIL $STEP: $*"
-    show_log
-    exit 1
-}
-pass() { echo "PASS $STEP: $*"; }
-step() { STEP=$1; echo "--- $STEP"; }
 
-tel() { telemetry "$FPREFIX" "$1"; }
-stats() { tel /relay/stats; }
-counter() { jget "$1" "j['/relay/stats']['total'].get('$2', 0)"; }
 nonzero() { jget "$1" "'    ' + ', '.join(f'{k}={v}' for k, v in u['total'].items() if v)"; }
 # delta BEFORE AFTER NAME: how much counter NAME rose between two stats replies.
 delta() { echo $(($(counter "$2" "$3") - $(counter "$1" "$3"))); }

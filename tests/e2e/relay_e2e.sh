@@ -47,18 +47,8 @@ show_log() {
     tail -n 80 "$RELAY_LOG" 2>/dev/null
     echo "----- end of log -----"
 }
-fail() {
-    echo "FAIL $STEP: $*"
-    show_log
-    exit 1
-}
-pass() { echo "PASS $STEP: $*"; }
-step() { STEP=$1; echo "--- $STEP"; }
 
 rs() { "$RELAYSTATE" --file-prefix "$FPREFIX" "$@"; }
-tel() { telemetry "$FPREFIX" "$1"; }
-stats() { tel /relay/stats; }
-counter() { jget "$1" "j['/relay/stats']['total'].get('$2', 0)"; }
 # read_port: js = the port's state as relaystate --json prints it.
 read_port() { js=$(rs --json "$PORT" 2>&1) || fail "relaystate --json $PORT exited $?: $js"; }
 # obj JSON SUFFIX: the reply object (unwrapped from {"/cmd": ...}) plus a Python suffix.
