@@ -25,6 +25,7 @@ namespace relay {
     X(arp_lost, false, "ARP senders not learned: the neighbour ring was full")               \
     X(icmp_echo_replies, false, "ICMP echo replies sent")                                    \
     X(forwarded_packets, false, "packets routed to a next hop")                              \
+    X(fragmented_packets, false, "packets over the out port's MTU, sent as fragments")       \
     X(rewritten_dest, false, "destination addresses rewritten by DEST")                      \
     X(rewritten_source, false, "source addresses rewritten by SOURCE")                       \
     X(relayed_packets, false, "packets relayed between endpoints")                           \
@@ -32,6 +33,7 @@ namespace relay {
     X(relay_learned, false, "endpoints learned (A or B)")                                    \
     X(relay_resets, false, "ports reset by a third endpoint")                                \
     X(drop_malformed, true, "truncated or inconsistent headers")                             \
+    X(drop_truncated, true, "frame shorter than its IPv4 total length (see buffer_size)")    \
     X(drop_non_ipv4, true, "ethertype neither IPv4 nor ARP")                                 \
     X(drop_not_for_us, true, "unicast to another MAC address")                               \
     X(drop_ttl, true, "TTL expired on a forwarded packet")                                   \
@@ -44,6 +46,8 @@ namespace relay {
     X(drop_relay_unlearned, true, "relay packet with nowhere to go yet (first endpoint)")    \
     X(drop_relay_refused, true, "relay source never learnable (martian or own address)")     \
     X(drop_relay_reset, true, "packet that reset a relay port (not relayed)")                \
+    X(drop_too_big, true, "larger than the out port's MTU, with Don't Fragment set")         \
+    X(drop_no_mbuf, true, "no mbuf left to build fragments in")                              \
     X(drop_tx_full, true, "TX queue full")
 
 enum class Counter : uint8_t {

@@ -78,6 +78,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         p.mac = resolved[i].mac;
         p.address = pc.address;
         p.subnet = pc.subnet;
+        p.mtu = pc.mtu;
         t->port_ids.push_back(id);
     }
     t->locals = box_addresses(config);
@@ -133,8 +134,9 @@ std::string describe_config(const Config &config)
             << format_ipv4(p.address) << "/" << int(p.subnet.len);
         if (p.gateway)
             out << ", gateway " << format_ipv4(*p.gateway);
-        out << "\n";
+        out << ", mtu " << p.mtu << "\n";
     }
+    out << "buffers: " << config.buffer_size << " bytes\n";
     for (const RouteEntry &r : config_routes(config, numbered))
         out << "route " << format_prefix(r.prefix) << " via "
             << (r.hop.gateway ? format_ipv4(r.hop.gateway) : std::string("connected"))

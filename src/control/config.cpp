@@ -89,7 +89,7 @@ public:
         c.path = file_;
         const Fields top =
             mapping(Value{doc, "", mark(doc, {file_, 1, 1})},
-                    {"ports", "neighbours", "routes", "rules", "relay"});
+                    {"ports", "neighbours", "routes", "rules", "relay", "buffer_size"});
         const Value &ports = require(top, "ports");
         for (const Value &v : list(ports))
             c.ports.push_back(port(c, v));
@@ -107,6 +107,9 @@ public:
         check_rules(c);
         if (const Value *v = top.find("relay"))
             c.relay = relay(*v);
+        if (const Value *v = top.find("buffer_size"))
+            c.buffer_size = static_cast<uint16_t>(
+                number(*v, min_buffer_size, max_buffer_size, "a buffer size in bytes"));
         return c;
     }
 
@@ -196,6 +199,24 @@ private:
         return v.node.Scalar();
     }
 
+    // A decimal number in [lo, hi]; `what` names what it should be.
+    uint64_t number(const Value &v, uint64_t lo, uint64_t hi, const std::string &what) const
+    {
+        const std::string s = scalar(v);
+        uint64_t n = 0;
+        bool ok = s.size() <= 10;
+        for (char ch : s) {
+            ok = ok && ch >= '0' && ch <= '9';
+            n = n * 10 + unsigned(ch - '0');
+        }
+        if (!ok)
+            fail(v, quoted(s) + " is not " + what);
+        if (n < lo || n > hi)
+            fail(v, quoted(s) + " is not " + what + " (" + std::to_string(lo) + "-" +
+                        std::to_string(hi) + ")");
+        return n;
+    }
+
     template <typename T>
     T value(const Value &v, std::optional<T> (*parse)(std::string_view, std::string &)) const
     {
@@ -208,7 +229,7 @@ private:
 
     PortConfig port(const Config &c, const Value &v) const
     {
-        const Fields f = mapping(v, {"name", "device", "address", "gateway"});
+        const Fields f = mapping(v, {"name", "device", "address", "gateway", "mtu"});
         PortConfig p;
         p.mark = v.mark;
         const Value &name = require(f, "name");
@@ -268,6 +289,8 @@ private:
                     fail(*g, "only one port may have a gateway (it is the default route), and " +
                                  item("ports", j) + " has one");
         }
+        if (const Value *m = f.find("mtu"))
+            p.mtu = static_cast<uint16_t>(number(*m, min_mtu, max_mtu, "an MTU in bytes"));
         return p;
     }
 
@@ -498,15 +521,7 @@ private:
                 fail(*l, quoted(mode) + " is not a learning mode (reset, strict or probation)");
         }
         if (const Value *t = f.find("idle_timeout")) {
-            const std::string s = scalar(*t);
-            unsigned long long n = 0;
-            bool ok = s.size() <= 10;
-            for (char ch : s) {
-                ok = ok && ch >= '0' && ch <= '9';
-                n = n * 10 + unsigned(ch - '0');
-            }
-            if (!ok || n > UINT32_MAX)
-                fail(*t, quoted(s) + " is not a number of seconds");
+            const uint64_t n = number(*t, 0, UINT32_MAX, "a number of seconds");
             if (n != 0)
                 fail(*t, "idle timeouts are not supported by this version (use 0)");
             r.idle_timeout = static_cast<uint32_t>(n);

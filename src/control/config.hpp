@@ -27,12 +27,19 @@ struct SourceMark {
     std::string str() const;
 };
 
+// Bounds of the sizes a config sets: an MTU from RFC 791's 576-byte datagram
+// every host takes up to the usual jumbo frame; a buffer from the default mbuf
+// to what a 16-bit mbuf data room holds with its headroom.
+constexpr uint16_t min_mtu = 576, max_mtu = 9216;
+constexpr uint16_t min_buffer_size = 2048, max_buffer_size = 65280;
+
 struct PortConfig {
     std::string name;
     std::string device; // ethdev name, PCI address or port id
     Ipv4 address = 0;
     Prefix subnet;      // connected subnet, from address/len
     std::optional<Ipv4> gateway;
+    uint16_t mtu = 1500; // the largest IPv4 packet sent out of the port
     SourceMark mark;
 };
 
@@ -94,6 +101,7 @@ struct Config {
     std::vector<RouteConfig> routes;
     std::vector<Rule> rules;
     RelayConfig relay;
+    uint16_t buffer_size = 2048; // packet bytes per mbuf: the largest frame received
 };
 
 // Reads and validates a config file; throws ConfigError naming the file,

@@ -132,9 +132,11 @@ int main(int argc, char **argv)
         rt.neighbours = std::make_unique<NeighbourTable>(neighbour_capacity);
         load_static_neighbours(rt.config, resolved, *rt.neighbours);
         rt.tables->neighbours = rt.neighbours.get();
-        rt.shared.pool = create_mbuf_pool(static_cast<unsigned>(resolved.size()), queues);
+        rt.shared.pools = create_mbuf_pools(static_cast<unsigned>(resolved.size()), queues,
+                                            rt.config.buffer_size);
         for (size_t i = 0; i < resolved.size(); i++)
-            start_port(resolved[i].port_id, rt.config.ports[i].name, queues, rt.shared.pool);
+            start_port(resolved[i].port_id, rt.config.ports[i].name, queues,
+                       rt.shared.pools.packets);
     } catch (const std::exception &e) {
         fail(e.what());
     }

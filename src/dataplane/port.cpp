@@ -1,8 +1,7 @@
 #include "port.hpp"
 
-#include "worker.hpp"
-
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <stdexcept>
@@ -17,19 +16,32 @@ constexpr unsigned pool_cache = 256;
 
 std::string dpdk_error(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
 
-} // namespace
-
-rte_mempool *create_mbuf_pool(unsigned ports, unsigned queues)
+rte_mempool *create_pool(const char *name, unsigned n, uint16_t data_room)
 {
-    unsigned n = ports * queues * (rx_desc + tx_desc + 2 * burst_size) +
-                 (queues + 1) * pool_cache + 1024;
-    rte_mempool *pool = rte_pktmbuf_pool_create("relay_mbufs", n, pool_cache, 0,
-                                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    rte_mempool *pool = rte_pktmbuf_pool_create(name, n, pool_cache, 0, data_room, rte_socket_id());
     if (!pool)
-        throw std::runtime_error("cannot allocate " + std::to_string(n) +
-                                 " mbufs: " + dpdk_error(rte_errno) +
+        throw std::runtime_error("cannot allocate " + std::to_string(n) + " mbufs of " +
+                                 std::to_string(data_room) + " bytes (" + name +
+                                 "): " + dpdk_error(rte_errno) +
                                  "; reserve more hugepages or give EAL more memory (-m)");
     return pool;
+}
+
+} // namespace
+
+MbufPools create_mbuf_pools(unsigned ports, unsigned queues, uint16_t buffer_size)
+{
+    const unsigned cached = (queues + 1) * pool_cache;
+    MbufPools p;
+    p.packets = create_pool("relay_mbufs",
+                            ports * queues * (rx_desc + tx_desc + 2 * burst_size) + cached + 1024,
+                            static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + buffer_size));
+    // Fragments wait only in TX rings: a header mbuf and an indirect one each.
+    const unsigned fragments = ports * queues * (tx_desc + 2 * burst_size) + cached;
+    p.headers = create_pool("relay_frag_headers", fragments,
+                            RTE_PKTMBUF_HEADROOM + RTE_IPV4_HDR_IHL_MASK * RTE_IPV4_IHL_MULTIPLIER);
+    p.indirect = create_pool("relay_frag_data", fragments, 0);
+    return p;
 }
 
 int find_port(const std::string &device)
@@ -76,10 +88,15 @@ void start_port(uint16_t port_id, const std::string &name, uint16_t queues, rte_
     const int socket = rte_eth_dev_socket_id(port_id);
     for (uint16_t q = 0; q < queues; q++) {
         rc = rte_eth_rx_queue_setup(port_id, q, nb_rx, socket, nullptr, pool);
-        if (rc == 0)
-            rc = rte_eth_tx_queue_setup(port_id, q, nb_tx, socket, nullptr);
         if (rc != 0)
-            throw std::runtime_error("port " + name + ": queue " + std::to_string(q) +
+            throw std::runtime_error(
+                "port " + name + ": RX queue " + std::to_string(q) + " setup failed: " +
+                dpdk_error(rc) + "; if the device's frames are larger than buffer_size (" +
+                std::to_string(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM) +
+                " bytes), raise it (net_af_packet: framesz= needs buffer_size >= framesz - 32)");
+        rc = rte_eth_tx_queue_setup(port_id, q, nb_tx, socket, nullptr);
+        if (rc != 0)
+            throw std::runtime_error("port " + name + ": TX queue " + std::to_string(q) +
                                      " setup failed: " + dpdk_error(rc));
     }
     rc = rte_eth_dev_start(port_id);

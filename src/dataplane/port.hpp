@@ -1,6 +1,8 @@
 // Ethdev set-up: one RX and one TX queue per worker on every port.
 #pragma once
 
+#include "worker.hpp"
+
 #include <rte_mempool.h>
 
 #include <cstdint>
@@ -8,9 +10,10 @@
 
 namespace relay {
 
-// One mbuf pool for all ports, sized for every queue's ring plus the bursts in
-// flight. Throws std::runtime_error saying what to do when memory is short.
-rte_mempool *create_mbuf_pool(unsigned ports, unsigned queues);
+// The mbuf pools for all ports: packets of buffer_size bytes, sized for every
+// queue's rings plus the bursts in flight, and the two that fragments are built
+// from. Throws std::runtime_error saying what to do when memory is short.
+MbufPools create_mbuf_pools(unsigned ports, unsigned queues, uint16_t buffer_size);
 
 // Configures and starts a port with `queues` RX/TX queue pairs, RSS over
 // addresses and UDP ports where the device offers it. Throws

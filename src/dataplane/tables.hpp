@@ -27,6 +27,7 @@ struct PortTable {
     rte_ether_addr mac{};
     Ipv4 address = 0;
     Prefix subnet;
+    uint16_t mtu = 1500; // larger IPv4 packets leave as fragments
 };
 
 // One RELAY rule: a range of relay ports on one box address (or all of them).

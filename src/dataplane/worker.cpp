@@ -8,6 +8,7 @@
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
+#include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -16,12 +17,16 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 
 namespace relay {
 
 namespace {
 
 constexpr uint16_t prefetch_ahead = 3;
+// Enough for the largest datagram at the smallest MTU: 65535 bytes in
+// fragments of 552 (min_mtu less a 20-byte header, a multiple of 8).
+constexpr uint16_t max_fragments = 128;
 constexpr uint8_t ttl_local = 64;
 // A neighbour entry older than this is still used, but refreshed by an ARP
 // request (like Linux's STALE state).
@@ -156,31 +161,79 @@ int Worker::run()
     return 0;
 }
 
+void Worker::send(uint16_t port)
+{
+    TxList &l = tx_[port];
+    const uint16_t sent = rte_eth_tx_burst(port, queue_, l.pkts, l.n);
+    local_.add(Counter::tx_packets, sent);
+    if (sent < l.n) {
+        local_.add(Counter::drop_tx_full, l.n - sent);
+        rte_pktmbuf_free_bulk(l.pkts + sent, l.n - sent);
+    }
+    l.n = 0;
+}
+
 void Worker::flush()
 {
-    for (uint16_t port = 0; port < max_ports; port++) {
-        TxList &l = tx_[port];
-        if (l.n == 0)
-            continue;
-        uint16_t sent = rte_eth_tx_burst(port, queue_, l.pkts, l.n);
-        local_.add(Counter::tx_packets, sent);
-        if (sent < l.n) {
-            local_.add(Counter::drop_tx_full, l.n - sent);
-            rte_pktmbuf_free_bulk(l.pkts + sent, l.n - sent);
-        }
-        l.n = 0;
-    }
+    for (uint16_t port = 0; port < max_ports; port++)
+        if (tx_[port].n != 0)
+            send(port);
     counters_.commit(local_);
 }
 
-void Worker::finish(rte_mbuf *m, Verdict v)
+void Worker::enqueue(uint16_t port, rte_mbuf *m)
 {
-    if (v.send) {
-        TxList &l = tx_[v.port];
-        l.pkts[l.n++] = m;
-    } else {
+    TxList &l = tx_[port];
+    if (l.n == std::size(l.pkts))
+        send(port);
+    l.pkts[l.n++] = m;
+}
+
+void Worker::finish(const Tables &t, rte_mbuf *m, Verdict v)
+{
+    if (!v.send) {
         local_.add(v.drop);
         rte_pktmbuf_free(m);
+    } else if (rte_pktmbuf_pkt_len(m) > t.ports[v.port].mtu + sizeof(rte_ether_hdr)) {
+        send_fragments(t, m, v.port);
+    } else {
+        enqueue(v.port, m);
+    }
+}
+
+// A frame larger than the port's MTU: an IPv4 packet leaves as fragments
+// (RFC 791), unless it says Don't Fragment. Each fragment has a header of its
+// own, so its checksum is computed; the L4 checksum covers the whole datagram
+// and is left as it is.
+void Worker::send_fragments(const Tables &t, rte_mbuf *m, uint16_t port)
+{
+    const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
+    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(eth + 1);
+    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+        (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
+        local_.add(Counter::drop_too_big);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const rte_ether_hdr l2 = *eth;
+    const uint16_t total = rte_be_to_cpu_16(ip->total_length);
+    rte_pktmbuf_adj(m, sizeof l2);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - total)); // any padding
+    rte_mbuf *frags[max_fragments];
+    const int n = rte_ipv4_fragment_packet(m, frags, max_fragments, t.ports[port].mtu,
+                                           shared_.pools.headers, shared_.pools.indirect);
+    rte_pktmbuf_free(m); // each fragment holds its own reference to the data
+    if (n < 0) {
+        local_.add(Counter::drop_no_mbuf);
+        return;
+    }
+    local_.add(Counter::fragmented_packets);
+    for (int i = 0; i < n; i++) {
+        auto *e = reinterpret_cast<rte_ether_hdr *>(rte_pktmbuf_prepend(frags[i], sizeof l2));
+        *e = l2;
+        auto *h = reinterpret_cast<rte_ipv4_hdr *>(e + 1);
+        h->hdr_checksum = ipv4_header_csum(h, rte_ipv4_hdr_len(h));
+        enqueue(port, frags[i]);
     }
 }
 
@@ -203,7 +256,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
         Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
         if (v.decided()) {
-            finish(pkts[i], v);
+            finish(t, pkts[i], v);
         } else {
             key_ptrs[k] = reinterpret_cast<const uint8_t *>(&keys[k]);
             k++;
@@ -218,7 +271,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     for (uint16_t i = 0; i < k; i++) {
         Verdict v = prerouting(t, in_port, p[i], rules[i], now);
         if (v.decided()) {
-            finish(p[i].m, v);
+            finish(t, p[i].m, v);
             continue;
         }
         // The POSTROUTING key sees the packet as PREROUTING left it.
@@ -245,7 +298,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             RELAY_AUDIT_END(p[i]);
             local_.add(Counter::rewritten_source);
         }
-        finish(p[i].m, resolve(t, p[i], now));
+        finish(t, p[i].m, resolve(t, p[i], now));
     }
 }
 
@@ -271,8 +324,12 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     const uint32_t l3_avail = frame - sizeof(rte_ether_hdr);
     if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3_avail ||
-        total < ihl || total > rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr))
+        total < ihl)
         return drop(Counter::drop_malformed);
+    // Cut short on the way in: a frame larger than the buffer, or with
+    // net_af_packet a datagram the kernel reassembled past its frame size.
+    if (total > l3_avail)
+        return drop(Counter::drop_truncated);
 
     const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
     p.m = m;
@@ -558,7 +615,7 @@ void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t n
     Asked &a = asked_[(target ^ (target >> 8)) & 255];
     if (a.address == target && a.when == now)
         return;
-    rte_mbuf *m = shared_.pool ? rte_pktmbuf_alloc(shared_.pool) : nullptr;
+    rte_mbuf *m = shared_.pools.packets ? rte_pktmbuf_alloc(shared_.pools.packets) : nullptr;
     if (!m)
         return;
     auto *eth = reinterpret_cast<rte_ether_hdr *>(
@@ -584,7 +641,7 @@ void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t n
     std::memset(&arp->arp_data.arp_tha, 0, sizeof arp->arp_data.arp_tha);
     arp->arp_data.arp_tip = rte_cpu_to_be_32(target);
     local_.add(Counter::arp_requests);
-    finish(m, tx(port));
+    finish(t, m, tx(port));
 }
 
 } // namespace relay

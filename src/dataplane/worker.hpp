@@ -24,6 +24,13 @@ struct RelayPortCounters {
     std::atomic<uint64_t> to_a_packets{0}, to_a_bytes{0}, to_b_packets{0}, to_b_bytes{0};
 };
 
+// The mbuf pools workers allocate from.
+struct MbufPools {
+    rte_mempool *packets = nullptr;  // received frames and the ARP requests workers send
+    rte_mempool *headers = nullptr;  // a fragment's own Ethernet and IPv4 header
+    rte_mempool *indirect = nullptr; // a fragment's data: a reference into the original
+};
+
 // State shared by all workers and the control thread.
 struct DataplaneShared {
     // dataplane: ro, loaded once per burst with acquire; control: publishes a
@@ -31,7 +38,7 @@ struct DataplaneShared {
     std::atomic<const Tables *> tables{nullptr};
     std::atomic<uint32_t> clock{0}; // coarse seconds; control: rw, dataplane: ro
     std::atomic<bool> stop{false};  // control: rw, dataplane: ro
-    rte_mempool *pool = nullptr;    // for the ARP requests workers originate
+    MbufPools pools;
 };
 
 class Worker {
@@ -50,7 +57,8 @@ public:
     void flush();
 
     struct TxList {
-        // A burst's packets plus the ARP requests it may originate.
+        // A burst's packets plus the ARP requests it may originate; fragments
+        // beyond that are sent when the list fills.
         rte_mbuf *pkts[2 * burst_size];
         uint16_t n = 0;
     };
@@ -88,7 +96,10 @@ private:
     // Stage 1 keeps an IPv4 packet for the rule stages by answering this.
     static Verdict keep() { return {false, 0, Counter::count}; }
 
-    void finish(rte_mbuf *m, Verdict v);
+    void finish(const Tables &t, rte_mbuf *m, Verdict v);
+    void enqueue(uint16_t port, rte_mbuf *m);
+    void send(uint16_t port);
+    void send_fragments(const Tables &t, rte_mbuf *m, uint16_t port);
     Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);

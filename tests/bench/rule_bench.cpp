@@ -161,7 +161,7 @@ void build_box(Box &box, Row &row, rte_mempool *pool)
     box.neighbours = std::make_unique<NeighbourTable>(64);
     load_static_neighbours(box.config, resolved, *box.neighbours);
     box.tables->neighbours = box.neighbours.get();
-    box.shared.pool = pool;
+    box.shared.pools.packets = pool;
     box.shared.clock.store(1);
     box.shared.tables.store(box.tables.get());
     box.worker = std::make_unique<Worker>(box.shared, 0, box.counters, box.tables->relay_entries,

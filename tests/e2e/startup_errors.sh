@@ -2,7 +2,8 @@
 # Startup failures end dpdk-relay with a non-zero exit and one line, naming the
 # problem and what to do, as the last thing it prints:
 #   no ports, a config device EAL does not have, more workers than the device
-#   has queues, no worker lcore, no hugepages, a broken config, bad options.
+#   has queues, device frames larger than the buffers, no worker lcore, no
+#   hugepages, a broken config, bad options.
 # Usage: startup_errors.sh DPDK_RELAY. Needs root (veth); exits 77 otherwise.
 set -u
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
@@ -46,6 +47,10 @@ expect "device not given to EAL" 1 'device "net_af_packet0" does not exist; pass
     -l 0-1 --no-huge -m 256 "${EAL[@]}" --vdev net_null0 -- --config "$CONFIG"
 expect "more workers than queues" 1 "2 workers need 2 queue pairs but the device allows 1.*qpairs" -- \
     --lcores 0@0,1@0,2@0 --no-huge -m 256 "${EAL[@]}" --vdev "net_af_packet0,iface=$VETH" \
+    -- --config "$CONFIG"
+expect "af_packet frames larger than the buffers" 1 \
+    "RX queue 0 setup failed.*buffer_size \(2048 bytes\).*framesz= needs buffer_size >= framesz - 32" -- \
+    -l 0-1 --no-huge -m 256 "${EAL[@]}" --vdev "net_af_packet0,iface=$VETH,framesz=4096" \
     -- --config "$CONFIG"
 expect "no worker lcore" 1 "no worker lcore: give at least two lcores" -- \
     -l 0 --no-huge -m 256 "${EAL[@]}" --vdev net_null0 -- --config "$TMP/null.yaml"

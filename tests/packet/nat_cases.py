@@ -75,6 +75,30 @@ for i, (b, a) in enumerate(zip(before, after)):
     case(f"UDP fragment {i + 1} of 3", WAN, Ether(dst=BOX, src=GW) / b, "rewritten_dest",
          (LAN, Ether(dst=SERVER, src=BOX) / a))
 
+# The lan port's MTU is 1000: a larger datagram leaves as fragments of 976
+# bytes of data (a multiple of 8), each with a header of its own.
+payload = bytes(range(256)) * 5 + b"tail"
+case("DEST past the out port's MTU: sent as fragments", WAN,
+     Ether(dst=BOX, src=GW) / IP(src=CLIENT, dst=VIP, id=777) / UDP(sport=5006, dport=5006) / payload,
+     "fragmented_packets",
+     *[(LAN, Ether(dst=SERVER, src=BOX) / f) for f in
+       fragment(IP(src=CLIENT, dst="10.0.0.53", id=777, ttl=63) / UDP(sport=5006, dport=5006) / payload,
+                fragsize=976)])
+case("past the MTU with Don't Fragment: dropped", WAN,
+     Ether(dst=BOX, src=GW) / IP(src=CLIENT, dst=VIP, flags="DF") / UDP(sport=5006, dport=5006) / payload,
+     "drop_too_big")
+# A first fragment past the MTU is split again; both pieces keep MF set.
+body = raw(IP(src=CLIENT, dst=VIP) / UDP(sport=5008, dport=5008) / (payload * 2))[20:]
+body_after = raw(IP(src=CLIENT, dst="10.0.0.53") / UDP(sport=5008, dport=5008) / (payload * 2))[20:]
+case("a first fragment past the MTU: split again, MF kept", WAN,
+     Ether(dst=BOX, src=GW) / IP(src=CLIENT, dst=VIP, id=779, proto=17, flags="MF") / Raw(body[:1400]),
+     "fragmented_packets",
+     (LAN, Ether(dst=SERVER, src=BOX)
+      / IP(src=CLIENT, dst="10.0.0.53", id=779, ttl=63, proto=17, flags="MF") / Raw(body_after[:976])),
+     (LAN, Ether(dst=SERVER, src=BOX)
+      / IP(src=CLIENT, dst="10.0.0.53", id=779, ttl=63, proto=17, flags="MF", frag=976 // 8)
+      / Raw(body_after[976:1400])))
+
 # First match wins, negation and in-port matches.
 case("negated --dport: TCP to VIP2 port 80 is rewritten", WAN,
      Ether(dst=BOX, src=GW) / IP(src=CLIENT, dst=VIP2) / TCP(sport=1234, dport=80),

@@ -86,7 +86,7 @@ TEST_CASE("bad configs name file, line, column and key")
          "relay.yaml:5:1: bad YAML: unexpected \",\""},
         {"unknown top-level key", two_ports + "rulez: []\n",
          "relay.yaml:4:1: unknown key \"rulez\" (expected ports, neighbours, routes, rules, "
-         "relay)"},
+         "relay, buffer_size)"},
         {"key given twice", two_ports + "rules: []\nrules: []\n",
          "relay.yaml:5:1: key \"rules\" given twice"},
         {"ports is a mapping", "ports:\n  name: lan\n",
@@ -94,7 +94,15 @@ TEST_CASE("bad configs name file, line, column and key")
         {"ports is empty", "ports: []\n", "relay.yaml:1:8: ports: needs at least one port"},
         {"unknown port key", "ports:\n  - name: lan\n    device: d\n    adress: 10.0.0.1/24\n",
          "relay.yaml:4:5: ports[0]: unknown key \"adress\" (expected name, device, address, "
-         "gateway)"},
+         "gateway, mtu)"},
+        {"MTU below 576", "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, mtu: 500 }\n",
+         "relay.yaml:2:56: ports[0].mtu: \"500\" is not an MTU in bytes (576-9216)"},
+        {"MTU not a number", "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, mtu: 1.5k }\n",
+         "relay.yaml:2:56: ports[0].mtu: \"1.5k\" is not an MTU in bytes"},
+        {"buffer size too small", two_ports + "buffer_size: 1500\n",
+         "relay.yaml:4:14: buffer_size: \"1500\" is not a buffer size in bytes (2048-65280)"},
+        {"buffer size too large", two_ports + "buffer_size: 65536\n",
+         "relay.yaml:4:14: buffer_size: \"65536\" is not a buffer size in bytes (2048-65280)"},
         {"missing address", "ports:\n  - name: lan\n    device: d\n",
          "relay.yaml:2:5: ports[0]: required key \"address\" is missing"},
         {"empty device", "ports:\n  - name: lan\n    device:\n    address: 10.0.0.1/24\n",
@@ -380,6 +388,18 @@ relay:
     CHECK(c.relay.initial_state == 0);
     CHECK(c.relay.learning == LearningMode::reset);
     CHECK(c.relay.idle_timeout == 0);
+    CHECK(p.mtu == 1500);
+    CHECK(c.buffer_size == 2048);
+}
+
+TEST_CASE("MTU and buffer size")
+{
+    const Config c = parse_config(
+        "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, mtu: 9000 }\n"
+        "buffer_size: 16384\n",
+        "t.yaml");
+    CHECK(c.ports[0].mtu == 9000);
+    CHECK(c.buffer_size == 16384);
 }
 
 TEST_CASE("optional sections may be absent or empty")
