@@ -71,19 +71,20 @@ eal_lcores() {
     echo "--lcores $map"
 }
 
-# EAL memory options. MODE nohuge (tests): always --no-huge. MODE auto: 256 MB of
-# hugepages when that many are free on a mounted hugetlbfs, else --no-huge.
+# eal_memory [MODE] [MB]: EAL memory options for MB megabytes (default 256).
+# MODE nohuge (tests): always --no-huge. MODE auto: hugepages when that many are
+# free on a mounted hugetlbfs, else --no-huge.
 eal_memory() {
-    local free size
+    local mb=${2:-256} free size
     if [ "${1:-nohuge}" = auto ] && grep -q hugetlbfs /proc/mounts; then
         free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
         size=$(awk '/^Hugepagesize/ {print $2}' /proc/meminfo)
-        if [ $(( ${free:-0} * ${size:-0} )) -ge $((256 * 1024)) ]; then
-            echo "-m 256"
+        if [ $(( ${free:-0} * ${size:-0} )) -ge $((mb * 1024)) ]; then
+            echo "-m $mb"
             return
         fi
     fi
-    echo "--no-huge -m 256"
+    echo "--no-huge -m $mb"
 }
 
 # configure DIR [MESON OPTIONS]: meson setup, or reconfigure a dir set up before.
@@ -233,17 +234,18 @@ netns_sweep_stale() {
 # relay_start LOG DPDK_RELAY WORKERS FILE_PREFIX CONFIG [MEMORY MODE]: starts
 # dpdk-relay in NS_RELAY, sets RELAY_PID, waits for "dpdk-relay: ready". Its ports
 # are net_af_packet0, 1, ... on the interfaces of NS_RELAY listed in RELAY_IFS
-# (default: RELAY_IF alone), each with one queue pair per worker.
+# (default: RELAY_IF alone), each with one queue pair per worker and the devargs
+# in RELAY_VDEV_ARGS, if any. RELAY_MEM_MB sets the EAL memory (default 256).
 relay_start() {
     local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdevs=() ifc n=0 i
     for ifc in "${RELAY_IFS[@]:-$RELAY_IF}"; do
-        vdevs+=(--vdev "net_af_packet$n,iface=$ifc")
+        vdevs+=(--vdev "net_af_packet$n,iface=$ifc${RELAY_VDEV_ARGS:+,$RELAY_VDEV_ARGS}")
         [ "$workers" -gt 1 ] && vdevs[-1]+=",qpairs=$workers"
         n=$((n + 1))
     done
     : >"$logf" # before the job starts: the wait below must not read an older run's log
     # shellcheck disable=SC2046
-    ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem") --no-pci \
+    ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem" "${RELAY_MEM_MB:-256}") --no-pci \
         --file-prefix "$fprefix" "${vdevs[@]}" -- --config "$config" >"$logf" 2>&1 </dev/null &
     RELAY_PID=$!
     for ((i = 0; i < 300; i++)); do
