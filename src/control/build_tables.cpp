@@ -114,7 +114,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
     return t;
 }
 
-std::string describe_config(const Config &config)
+std::string describe_config(const Config &config, const std::vector<uint64_t> &hits)
 {
     std::vector<ResolvedPort> numbered;
     for (size_t i = 0; i < config.ports.size(); i++)
@@ -147,7 +147,10 @@ std::string describe_config(const Config &config)
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];
         out << "rule " << i << " " << target_name(r.target) << ": " << r.text << "  ("
-            << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies") << ")\n";
+            << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies");
+        if (i < hits.size())
+            out << ", " << hits[i] << " hit" << (hits[i] == 1 ? "" : "s");
+        out << ")\n";
         if (r.target == Target::relay)
             relay_ports += r.match.dport.value->hi - r.match.dport.value->lo + 1u;
     }

@@ -34,7 +34,8 @@ void load_static_neighbours(const Config &config, const std::vector<ResolvedPort
 std::vector<RouteEntry> config_routes(const Config &config, const std::vector<ResolvedPort> &resolved);
 
 // What --check prints: ports, rules with their classifier entries, routes and
-// relay ranges. Needs no EAL.
-std::string describe_config(const Config &config);
+// relay ranges. Needs no EAL. With `hits` (one per rule, from a running relay)
+// each rule line shows its hit count too.
+std::string describe_config(const Config &config, const std::vector<uint64_t> &hits = {});
 
 } // namespace relay

@@ -4,6 +4,7 @@
 #include "options.hpp"
 #include "port.hpp"
 #include "runtime.hpp"
+#include "telemetry_client.hpp"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -81,6 +82,47 @@ void print_counters(const Runtime &rt)
     std::fflush(stdout);
 }
 
+// The rule hits of the dpdk-relay running with this file prefix, if it runs
+// exactly these rules; `source` says where the hits came from or why there
+// are none.
+std::vector<uint64_t> running_rule_hits(const Config &config, const std::string &file_prefix,
+                                        std::string &source)
+{
+    std::vector<uint64_t> hits;
+    try {
+        TelemetryClient client;
+        client.connect(file_prefix);
+        const std::string who = "the dpdk-relay running with file prefix " + file_prefix +
+                                " (pid " + std::to_string(client.server_pid()) + ")";
+        for (long start = 0; start >= 0;) {
+            const nlohmann::json page = client.request("/relay/rules," + std::to_string(start));
+            const nlohmann::json &rules = page.at("rules");
+            for (size_t i = hits.size(); rules.contains("rule" + std::to_string(i)); i++) {
+                const nlohmann::json &r = rules.at("rule" + std::to_string(i));
+                if (i >= config.rules.size() ||
+                    r.at("rule").get<std::string>() != config.rules[i].text.substr(0, 120)) {
+                    source = "none: " + who + " runs other rules";
+                    return {};
+                }
+                hits.push_back(r.at("hits").get<uint64_t>());
+            }
+            start = page.at("next").get<long>();
+        }
+        if (hits.size() != config.rules.size()) {
+            source = "none: " + who + " runs other rules";
+            return {};
+        }
+        source = "from " + who;
+    } catch (const TelemetryConnectError &) {
+        source = "none: no dpdk-relay runs with file prefix " + file_prefix +
+                 " (--file-prefix NAME names another)";
+    } catch (const std::exception &e) {
+        source = "none: the process with file prefix " + file_prefix +
+                 " gave no rule table: " + e.what();
+    }
+    return hits;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -98,7 +140,10 @@ int main(int argc, char **argv)
             return 0;
         rt.config = load_config(opt->config);
         if (opt->check) {
-            std::cout << describe_config(rt.config);
+            std::string source;
+            const std::vector<uint64_t> hits =
+                running_rule_hits(rt.config, opt->file_prefix, source);
+            std::cout << describe_config(rt.config, hits) << "hits: " << source << "\n";
             return 0;
         }
     } catch (const ConfigError &e) {

@@ -13,8 +13,8 @@ std::optional<Options> parse_options(const std::vector<std::string> &args)
 {
     Options opt;
     po::options_description desc(
-        "Usage: dpdk-relay [EAL options] -- --config FILE [--check]\n"
-        "       dpdk-relay --check --config FILE   (no EAL, no root needed)\n\n"
+        "Usage: dpdk-relay [EAL options] -- --config FILE\n"
+        "       dpdk-relay --check --config FILE [--file-prefix NAME]   (no EAL)\n\n"
         "A user-space UDP relay and stateless address rewriter (DEST, SOURCE, RELAY).\n"
         "The main lcore does housekeeping; every other lcore in -l is a worker.\n"
         "Control it with relaystate or the DPDK telemetry socket (/relay/...).\n\n"
@@ -22,7 +22,10 @@ std::optional<Options> parse_options(const std::vector<std::string> &args)
     desc.add_options()
         ("config,c", po::value(&opt.config)->value_name("FILE"), "relay.yaml to run (required)")
         ("check", po::bool_switch(&opt.check),
-         "validate the config, print what it compiles to, and exit")
+         "validate the config, print what it compiles to, and exit; with the rule hits "
+         "of the dpdk-relay running on it, if one is")
+        ("file-prefix", po::value(&opt.file_prefix)->value_name("NAME"),
+         "--check: the EAL --file-prefix of that running dpdk-relay (default rte)")
         ("help,h", "print this help and exit")
         ("version,V", "print the version and exit");
     po::variables_map vm;

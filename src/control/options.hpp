@@ -10,6 +10,7 @@ namespace relay {
 struct Options {
     std::string config;
     bool check = false;
+    std::string file_prefix = "rte"; // --check: the running relay to read rule hits from
 };
 
 // Parses the program options; prints --help or --version and returns nullopt

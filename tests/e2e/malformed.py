@@ -127,7 +127,7 @@ class Check:
              "drop_malformed", None),
             ("ipv4_total_length_past_frame",
              [raw(self.eth() / self.ip(len=1000) / self.udp() / Raw(b"0123456789"))],
-             "drop_malformed", None),
+             "drop_truncated", None),
             ("ipv4_total_length_below_ihl",
              [raw(self.eth() / self.ip(len=12) / self.udp() / Raw(b"short"))],
              "drop_malformed", None),

@@ -291,8 +291,20 @@ s=$(stats)
 for c in drop_malformed drop_truncated drop_too_big drop_no_mbuf; do
     [ "$(counter "$s" $c)" = 0 ] || fail "$c is $(counter "$s" $c): $s"
 done
+# --check beside the running relay shows the same hits: rule 1 is the only DEST
+# rule and rule 2 the only SOURCE rule.
+chk=$("$RELAY_BIN" --check --config "$TMP/relay.yaml" --file-prefix "$FPREFIX") ||
+    fail "dpdk-relay --check failed: $chk"
+for pair in "1 DEST:rewritten_dest" "2 SOURCE:rewritten_source"; do
+    want=$(counter "$s" "${pair#*:}")
+    line=$(echo "$chk" | grep "^rule ${pair%%:*}: ")
+    [[ "$line" == *", $want hits)" ]] || fail "--check shows '$line', expected $want hits"
+done
+echo "$chk" | grep -q "^hits: from the dpdk-relay running with file prefix $FPREFIX" ||
+    fail "--check did not read the running relay: $(echo "$chk" | tail -n 1)"
 pass "rewritten_dest $(counter "$s" rewritten_dest), rewritten_source $(counter "$s" rewritten_source)," \
-    "fragmented_packets $(counter "$s" fragmented_packets), no malformed, truncated or too big"
+    "fragmented_packets $(counter "$s" fragmented_packets), no malformed, truncated or too big;" \
+    "--check shows the same hits"
 nonzero "$s"
 jget "$s" "'    rx_packets per worker lcore: ' + ', '.join(f\"{k}={v.get('rx_packets', 0)}\" for k, v in u.get('lcores', {}).items())"
 
