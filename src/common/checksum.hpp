@@ -43,22 +43,50 @@ inline uint32_t csum_add_bytes(uint32_t sum, const void *data, size_t len)
     return sum;
 }
 
-// RFC 1624 eqn. 3 for one 16-bit word changing from old_word to new_word.
-inline uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word)
+// RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), for any number of changed fields:
+// the sum of ~m + m' over them, kept apart from any checksum so that one
+// difference serves every checksum covering the same fields (the IPv4 header
+// and the TCP/UDP pseudo-header both cover the addresses). A 32-bit field is
+// added as one word: one's complement sums do not care how words are grouped,
+// since 2^16 = 1 modulo 2^16 - 1.
+struct CsumDelta {
+    uint64_t sum = 0;
+
+    void add16(uint16_t old_word, uint16_t new_word)
+    {
+        sum += static_cast<uint16_t>(~old_word);
+        sum += new_word;
+    }
+    void add32(uint32_t old_word, uint32_t new_word)
+    {
+        sum += static_cast<uint32_t>(~old_word);
+        sum += new_word;
+    }
+};
+
+// A checksum with a difference applied.
+inline uint16_t csum_apply(uint16_t csum, const CsumDelta &d)
 {
-    uint32_t sum = static_cast<uint16_t>(~csum);
-    sum += static_cast<uint16_t>(~old_word);
-    sum += new_word;
-    return static_cast<uint16_t>(~csum_fold(sum));
+    uint64_t s = d.sum + static_cast<uint16_t>(~csum);
+    s = (s & 0xffffffff) + (s >> 32);
+    s = (s & 0xffffffff) + (s >> 32);
+    return static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>(s)));
 }
 
-// The same for a 32-bit field (an IPv4 address), as two 16-bit words.
+// One 16-bit word changing from old_word to new_word.
+inline uint16_t csum_update16(uint16_t csum, uint16_t old_word, uint16_t new_word)
+{
+    CsumDelta d;
+    d.add16(old_word, new_word);
+    return csum_apply(csum, d);
+}
+
+// The same for a 32-bit field (an IPv4 address).
 inline uint16_t csum_update32(uint16_t csum, uint32_t old_word, uint32_t new_word)
 {
-    uint32_t sum = static_cast<uint16_t>(~csum);
-    sum += static_cast<uint16_t>(~old_word) + static_cast<uint16_t>(~(old_word >> 16));
-    sum += (new_word & 0xffff) + (new_word >> 16);
-    return static_cast<uint16_t>(~csum_fold(sum));
+    CsumDelta d;
+    d.add32(old_word, new_word);
+    return csum_apply(csum, d);
 }
 
 // A UDP checksum of 0 means "none" and stays 0; a computed 0 is sent as 0xFFFF

@@ -1,46 +1,10 @@
 #include "relay_table.hpp"
 
-
 namespace relay {
 
 namespace {
 
-// Waiting on another writer: a hint to the core, never a syscall, since this
-// runs on worker lcores.
-inline void cpu_relax()
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
-uint64_t pack0(const Endpoint &e)
-{
-    return uint64_t(e.addr) << 32 | uint64_t(e.port) << 16 | e.ifport;
-}
-
-uint64_t pack1(const Endpoint &e)
-{
-    uint64_t m = 0;
-    for (uint8_t byte : e.mac)
-        m = m << 8 | byte;
-    return m << 16 | e.local;
-}
-
-Endpoint unpack(uint64_t w0, uint64_t w1)
-{
-    Endpoint e;
-    e.addr = static_cast<Ipv4>(w0 >> 32);
-    e.port = static_cast<uint16_t>(w0 >> 16);
-    e.ifport = static_cast<uint16_t>(w0);
-    e.local = static_cast<uint16_t>(w1);
-    uint64_t m = w1 >> 16;
-    for (int i = 5; i >= 0; i--, m >>= 8)
-        e.mac[size_t(i)] = static_cast<uint8_t>(m);
-    return e;
-}
+Endpoint unpack(uint64_t w0, uint64_t w1) { return PackedEndpoint{w0, w1}.unpack(); }
 
 } // namespace
 
@@ -98,11 +62,12 @@ uint32_t RelayTable::lock(Entry &e)
 // the lock stored before them, so it retries.
 void RelayTable::store(Entry &e, uint8_t state, const Endpoint &a, const Endpoint &b)
 {
+    const PackedEndpoint pa = PackedEndpoint::pack(a), pb = PackedEndpoint::pack(b);
     e.state.store(state, std::memory_order_release);
-    e.a0.store(pack0(a), std::memory_order_release);
-    e.a1.store(pack1(a), std::memory_order_release);
-    e.b0.store(pack0(b), std::memory_order_release);
-    e.b1.store(pack1(b), std::memory_order_release);
+    e.a0.store(pa.w0, std::memory_order_release);
+    e.a1.store(pa.w1, std::memory_order_release);
+    e.b0.store(pb.w0, std::memory_order_release);
+    e.b1.store(pb.w1, std::memory_order_release);
 }
 
 LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, uint32_t now)

@@ -22,9 +22,21 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace relay {
+
+// Waiting on another writer: a hint to the core, never a syscall, since this
+// runs on worker lcores.
+inline void cpu_relax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
 
 struct Endpoint {
     Ipv4 addr = 0;       // 0: no endpoint
@@ -53,6 +65,40 @@ struct LearnResult {
     Endpoint to; // where to relay, for learned_b, to_a, to_b
 };
 
+// An endpoint as the table stores it: two words, so that a reader copies it
+// with two loads. w0 = address << 32 | port << 16 | ifport; w1 = the MAC's six
+// bytes in memory order, then local << 48.
+struct PackedEndpoint {
+    uint64_t w0 = 0, w1 = 0;
+
+    static PackedEndpoint pack(const Endpoint &e)
+    {
+        PackedEndpoint p;
+        p.w0 = uint64_t(e.addr) << 32 | uint64_t(e.port) << 16 | e.ifport;
+        std::memcpy(&p.w1, e.mac.data(), 6);
+        p.w1 |= uint64_t(e.local) << 48;
+        return p;
+    }
+    // What identifies a peer: its address and port, as w0 >> 16 holds them.
+    static uint64_t peer(Ipv4 addr, uint16_t port) { return uint64_t(addr) << 16 | port; }
+
+    Ipv4 addr() const { return static_cast<Ipv4>(w0 >> 32); }
+    uint16_t port() const { return static_cast<uint16_t>(w0 >> 16); }
+    uint16_t ifport() const { return static_cast<uint16_t>(w0); }
+    uint16_t local() const { return static_cast<uint16_t>(w1 >> 48); }
+    const uint8_t *mac() const { return reinterpret_cast<const uint8_t *>(&w1); } // little endian
+    Endpoint unpack() const
+    {
+        Endpoint e;
+        e.addr = addr();
+        e.port = port();
+        e.ifport = ifport();
+        e.local = local();
+        std::memcpy(e.mac.data(), mac(), 6);
+        return e;
+    }
+};
+
 class RelayTable {
 public:
     explicit RelayTable(uint32_t size, uint8_t initial_state);
@@ -60,6 +106,43 @@ public:
     uint32_t size() const { return size_; }
 
     RelaySnapshot read(uint32_t idx) const;
+
+    // Steady relaying, the fast path: a packet from `peer` (PackedEndpoint::peer)
+    // that comes from one learned endpoint of a port whose other endpoint is
+    // learned and already active goes there without learning anything. Returns
+    // the slot it goes to (1 = A, 2 = B) with that endpoint in `to`, or 0 when
+    // the packet needs the full learning step. Reads only, in one seqlock pass.
+    int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
+    {
+        const Entry &e = entries_[idx];
+        for (;;) {
+            const uint32_t seq = e.seq.load(std::memory_order_acquire);
+            if (seq & 1) {
+                cpu_relax(); // a writer is inside: rare and short
+                continue;
+            }
+            const uint32_t st = e.state.load(std::memory_order_acquire);
+            const uint64_t a0 = e.a0.load(std::memory_order_acquire);
+            const uint64_t b0 = e.b0.load(std::memory_order_acquire);
+            int slot = 0;
+            if ((st & state::set_mask) == state::set2) {
+                if ((a0 >> 16) == peer && (st & state::active2)) {
+                    to.w0 = b0;
+                    to.w1 = e.b1.load(std::memory_order_acquire);
+                    slot = 2;
+                } else if ((b0 >> 16) == peer && (st & state::active1)) {
+                    to.w0 = a0;
+                    to.w1 = e.a1.load(std::memory_order_acquire);
+                    slot = 1;
+                }
+            }
+            if (e.seq.load(std::memory_order_relaxed) == seq)
+                return slot;
+        }
+    }
+
+    // Brings an entry towards the cache ahead of its use.
+    void prefetch(uint32_t idx) const { __builtin_prefetch(&entries_[idx]); }
 
     // The full learning step for a packet from src, under the entry's write
     // lock, in `reset` mode. Only called when a read shows the step changes

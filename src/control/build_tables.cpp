@@ -3,6 +3,8 @@
 #include "classifier.hpp"
 #include "routes.hpp"
 
+#include <netinet/in.h>
+
 #include <sstream>
 
 namespace relay {
@@ -36,6 +38,46 @@ std::vector<Ipv4> box_addresses(const Config &config)
             out.push_back(p.address);
     }
     return out;
+}
+
+// Whether PREROUTING rule `r` can match some UDP packet to one of `addresses`
+// with a destination port in [lo, hi]. Fields other than protocol,
+// destination and destination port take any value such a packet may carry.
+bool may_match(const Rule &r, const std::vector<Ipv4> &addresses, uint16_t lo, uint16_t hi)
+{
+    const Match &m = r.match;
+    if (m.proto.present() && ((*m.proto.value == IPPROTO_UDP) == m.proto.negate))
+        return false;
+    if (m.dst.present()) {
+        bool any = false;
+        for (Ipv4 a : addresses)
+            any = any || m.dst.value->contains(a) != m.dst.negate;
+        if (!any)
+            return false;
+    }
+    if (m.dport.present()) {
+        const PortRange &d = *m.dport.value;
+        const bool overlap = d.lo <= hi && lo <= d.hi;
+        const bool inside = d.lo <= lo && hi <= d.hi;
+        if (m.dport.negate ? inside : !overlap)
+            return false;
+    }
+    return true;
+}
+
+// RelayRange::direct for RELAY rule `i` on `addresses`.
+bool relays_directly(const Config &config, size_t i, const std::vector<Ipv4> &addresses)
+{
+    const Match &m = config.rules[i].match;
+    if (m.in_port.present() || m.src.present() || m.sport.present())
+        return false;
+    const PortRange &range = *m.dport.value;
+    for (size_t j = 0; j < i; j++) {
+        const Rule &earlier = config.rules[j];
+        if (earlier.hook == Hook::prerouting && may_match(earlier, addresses, range.lo, range.hi))
+            return false;
+    }
+    return true;
 }
 
 } // namespace
@@ -98,6 +140,8 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         range.lo = r.match.dport.value->lo;
         range.hi = r.match.dport.value->hi;
         range.address = r.match.dst.present() ? r.match.dst.value->addr : 0;
+        range.direct = relays_directly(config, i, range.address ? std::vector<Ipv4>{range.address}
+                                                                 : t->locals);
         t->add_range(range);
     }
 

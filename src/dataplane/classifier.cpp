@@ -1,7 +1,9 @@
 #include "classifier.hpp"
 
+#include <rte_byteorder.h>
 #include <rte_errno.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <stdexcept>
@@ -53,9 +55,37 @@ AclEntry to_entry(const AclRule &r)
 
 } // namespace
 
-Classifier::Classifier(const std::string &name, const std::vector<AclRule> &rules)
+uint32_t Classifier::first_match(const AclKey &k) const
+{
+    const uint32_t src = rte_be_to_cpu_32(k.src), dst = rte_be_to_cpu_32(k.dst);
+    const uint16_t sport = rte_be_to_cpu_16(k.sport), dport = rte_be_to_cpu_16(k.dport);
+    for (const Linear &e : linear_)
+        if (k.proto >= e.proto_lo && k.proto <= e.proto_hi && ((src ^ e.src) & e.src_mask) == 0 &&
+            ((dst ^ e.dst) & e.dst_mask) == 0 && sport >= e.sport_lo && sport <= e.sport_hi &&
+            dport >= e.dport_lo && dport <= e.dport_hi && k.in_port >= e.in_lo &&
+            k.in_port <= e.in_hi && k.out_port >= e.out_lo && k.out_port <= e.out_hi &&
+            (k.l4 || !e.needs_l4))
+            return e.rule;
+    return no_rule;
+}
+
+Classifier::Classifier(const std::string &name, const std::vector<AclRule> &rules,
+                       Method method)
     : size_(rules.size())
 {
+    if (method == Method::linear ||
+        (method == Method::automatic && rules.size() <= linear_max)) {
+        auto mask = [](uint8_t len) { return len ? ~uint32_t(0) << (32 - len) : 0u; };
+        for (const AclRule &r : rules)
+            linear_.push_back({r.rule, r.order, r.src & mask(r.src_len), mask(r.src_len),
+                               r.dst & mask(r.dst_len), mask(r.dst_len), r.sport_lo, r.sport_hi,
+                               r.dport_lo, r.dport_hi, r.proto_lo, r.proto_hi, r.in_lo, r.in_hi,
+                               r.out_lo, r.out_hi, r.needs_l4});
+        std::stable_sort(linear_.begin(), linear_.end(),
+                         [](const Linear &a, const Linear &b) { return a.order < b.order; });
+        return;
+    }
+
     // rte_acl_create returns an existing context of the same name: every
     // table gets its own.
     static std::atomic<unsigned> serial{0};

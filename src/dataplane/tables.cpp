@@ -7,12 +7,13 @@ namespace relay {
 void Tables::add_range(RelayRange r)
 {
     if (relay_map.empty())
-        relay_map.assign((locals.size() + 1) << 16, no_relay);
+        relay_map.assign((locals.size() + 1) << 16, RelaySlot{});
     r.base = relay_entries;
     size_t slot = r.address == 0 ? 0 : size_t(local_index(r.address) + 1);
+    const auto range = static_cast<uint16_t>(ranges.size());
     for (uint32_t p = r.lo; p <= r.hi; p++) {
-        relay_map[slot << 16 | p] = relay_entries++;
-        entry_range.push_back(static_cast<uint16_t>(ranges.size()));
+        relay_map[slot << 16 | p] = RelaySlot{relay_entries++, range, r.direct};
+        entry_range.push_back(range);
     }
     ranges.push_back(r);
 }
@@ -42,14 +43,14 @@ uint32_t Tables::find_entry(const std::string &spec, std::string &err) const
             err = "\"" + addr_part + "\" is not an address of this box";
             return no_relay;
         }
-        uint32_t e = relay_lookup(li, static_cast<uint16_t>(port));
+        uint32_t e = relay_lookup(li, static_cast<uint16_t>(port)).entry;
         if (e == no_relay)
             err = "port " + spec + " is not a relay port";
         return e;
     }
     uint32_t found = no_relay;
     for (size_t slot = 0; slot <= locals.size(); slot++) {
-        uint32_t e = relay_map[slot << 16 | port];
+        uint32_t e = relay_map[slot << 16 | port].entry;
         if (e == no_relay)
             continue;
         if (found != no_relay) {

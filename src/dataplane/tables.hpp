@@ -38,6 +38,10 @@ struct RelayRange {
     uint16_t lo = 0, hi = 0;
     Ipv4 address = 0;  // 0: every box address
     uint16_t rule = 0; // index in the config's rules
+    // The rule matches on nothing but address, protocol and port, and no
+    // earlier PREROUTING rule can match its packets: workers relay them
+    // without asking the classifier, which would answer this rule anyway.
+    bool direct = false;
 };
 
 enum class RuleTarget : uint8_t { relay, dest, source };
@@ -57,10 +61,16 @@ struct Tables {
     std::vector<uint16_t> port_ids;         // the configured ones
     std::vector<Ipv4> locals;           // the box addresses; an endpoint stores an index here
     std::vector<RelayRange> ranges;
-    // (slot << 16 | dport) -> RelayTable entry or no_relay. Slot 0 holds the
-    // ranges on every box address, slot i + 1 those on locals[i]. Config
-    // validation guarantees at most one of the two slots names a given port.
-    std::vector<uint32_t> relay_map;
+    // A relay port as a packet's destination finds it.
+    struct RelaySlot {
+        uint32_t entry = no_relay; // in the RelayTable
+        uint16_t range = 0;        // index in ranges
+        bool direct = false;       // its range's RelayRange::direct
+    };
+    // (slot << 16 | dport) -> RelaySlot. Slot 0 holds the ranges on every box
+    // address, slot i + 1 those on locals[i]. Config validation guarantees at
+    // most one of the two slots names a given port.
+    std::vector<RelaySlot> relay_map;
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
     std::vector<RuleAction> actions;
@@ -96,10 +106,12 @@ struct Tables {
         return false;
     }
 
-    uint32_t relay_lookup(int local, uint16_t dport) const
+    // The relay port at box address locals[local] and dport (entry no_relay:
+    // there is none).
+    const RelaySlot &relay_lookup(int local, uint16_t dport) const
     {
-        uint32_t e = relay_map[size_t(local + 1) << 16 | dport];
-        return e != no_relay ? e : relay_map[dport];
+        const RelaySlot &s = relay_map[size_t(local + 1) << 16 | dport];
+        return s.entry != no_relay ? s : relay_map[dport];
     }
 
     // The relay port number and address of an entry.

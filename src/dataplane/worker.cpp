@@ -72,9 +72,11 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
 void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t old_addr,
                  rte_be32_t new_addr)
 {
-    ip->hdr_checksum = csum_update32(ip->hdr_checksum, old_addr, new_addr);
+    CsumDelta d;
+    d.add32(old_addr, new_addr);
+    ip->hdr_checksum = csum_apply(ip->hdr_checksum, d);
     if (uint8_t *c = l4_checksum(ip, ihl, later_fragment)) {
-        uint16_t v = csum_update32(load16(c), old_addr, new_addr);
+        uint16_t v = csum_apply(load16(c), d);
         if (ip->next_proto_id == IPPROTO_UDP && v == 0)
             v = 0xffff;
         store16(c, v);
@@ -242,18 +244,25 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     const uint32_t now = shared_.clock.load(std::memory_order_relaxed);
     local_.add(Counter::rx_packets, n);
 
-    // Stage 1: parse. ARP, foreign and malformed frames end here; IPv4 goes on
-    // with its classifier key.
-    Pkt p[burst_size];
+    // Stage 1: parse. Datagrams to a direct relay port go aside with their
+    // relay entry prefetched; ARP, foreign and malformed frames end here;
+    // other IPv4 goes on with its classifier key.
+    Pkt p[burst_size], direct[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
     uint32_t rules[burst_size];
-    uint16_t k = 0;
+    uint16_t k = 0, d = 0;
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
+        if (direct_relay(t, in_port, pkts[i], direct[d])) {
+            t.relay->prefetch(direct[d].entry);
+            rte_prefetch0(&port_counters_[direct[d].entry]);
+            d++;
+            continue;
+        }
         Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
         if (v.decided()) {
             finish(t, pkts[i], v);
@@ -262,6 +271,8 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             k++;
         }
     }
+    for (uint16_t i = 0; i < d; i++)
+        finish(t, direct[i].m, relay(t, in_port, direct[i], direct[i].entry, direct[i].local, now));
     if (k == 0)
         return;
 
@@ -414,14 +425,11 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
             const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
             const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
                 reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
-            const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
+            const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port)).entry;
             if (entry == no_relay)
                 return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
             if (p.fragmented)
                 return drop(Counter::drop_fragment);
-            const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-            if (udp_len < sizeof(rte_udp_hdr) || udp_len > uint32_t(p.total - p.ihl))
-                return drop(Counter::drop_malformed);
             return relay(t, in_port, p, entry, local, now);
         }
         // DEST
@@ -475,13 +483,119 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     return tx(in_port);
 }
 
+// The common case, ahead of the general parse: a whole UDP datagram without
+// IP options, unicast to this port, for a relay port of a direct range (one
+// the classifier could only answer with its own rule). Fills `p` for relay()
+// and counts the rule's hit. Anything else takes the general path, where it
+// meets the same rule through the classifier.
+bool Worker::direct_relay(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p)
+{
+    const uint32_t frame = rte_pktmbuf_data_len(m);
+    if (t.relay_map.empty() ||
+        frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
+        return false;
+    auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
+    auto *ip = reinterpret_cast<rte_ipv4_hdr *>(eth + 1);
+    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != RTE_IPV4_VHL_DEF ||
+        ip->next_proto_id != IPPROTO_UDP ||
+        (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
+        !rte_is_same_ether_addr(&eth->dst_addr, &t.ports[in_port].mac))
+        return false;
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if (total < sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) || total > frame - sizeof(rte_ether_hdr))
+        return false;
+    const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
+    if (local < 0)
+        return false;
+    const auto *udp = reinterpret_cast<const rte_udp_hdr *>(ip + 1);
+    const Tables::RelaySlot &s = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
+    if (!s.direct)
+        return false;
+    hit(t.ranges[s.range].rule);
+    p.m = m;
+    p.ip = ip;
+    p.ihl = sizeof(rte_ipv4_hdr);
+    p.total = static_cast<uint16_t>(total);
+    p.later_fragment = p.fragmented = false;
+    p.entry = s.entry;
+    p.local = local;
+    return true;
+}
+
 Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry,
                               int local, uint32_t now)
 {
-    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
     rte_ipv4_hdr *ip = p.ip;
     auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
-    const Ipv4 src = rte_be_to_cpu_32(ip->src_addr);
+    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    if (udp_len < sizeof(rte_udp_hdr) || udp_len > uint32_t(p.total - p.ihl))
+        return drop(Counter::drop_malformed);
+
+    // Steady relaying reads the entry and writes nothing shared; only a
+    // transition (a new endpoint, a first packet in a direction) learns.
+    RelayTable &table = *t.relay;
+    PackedEndpoint to;
+    int to_slot = table.steady(
+        entry, PackedEndpoint::peer(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(udp->src_port)),
+        to);
+    if (to_slot == 0) {
+        const Verdict v = learn(t, in_port, p, entry, local, now, to, to_slot);
+        if (v.decided())
+            return v;
+    }
+    table.touch(entry, to_slot == 2 ? 1 : 2, now); // the sender's slot
+
+    if (ip->time_to_live <= 1)
+        return drop(Counter::drop_ttl);
+
+    RELAY_AUDIT_BEGIN(p);
+    // The addresses are in both checksums: one difference serves the two.
+    CsumDelta addresses;
+    const rte_be32_t new_src = rte_cpu_to_be_32(t.locals[to.local()]);
+    const rte_be32_t new_dst = rte_cpu_to_be_32(to.addr());
+    addresses.add32(ip->src_addr, new_src);
+    addresses.add32(ip->dst_addr, new_dst);
+    ip->src_addr = new_src;
+    ip->dst_addr = new_dst;
+    CsumDelta ip_delta = addresses;
+    const uint16_t old_ttl = ttl_word(ip);
+    ip->time_to_live--;
+    ip_delta.add16(old_ttl, ttl_word(ip));
+    ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
+    const uint16_t old_sport = udp->src_port, relay_port = udp->dst_port;
+    udp->src_port = relay_port;
+    udp->dst_port = rte_cpu_to_be_16(to.port());
+    if (udp->dgram_cksum != 0) {
+        CsumDelta udp_delta = addresses;
+        udp_delta.add16(old_sport, relay_port);
+        udp_delta.add16(relay_port, udp->dst_port);
+        const uint16_t c = csum_apply(udp->dgram_cksum, udp_delta);
+        udp->dgram_cksum = c == 0 ? 0xffff : c;
+    }
+    RELAY_AUDIT_END(p);
+
+    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
+    std::memcpy(eth->dst_addr.addr_bytes, to.mac(), 6);
+    eth->src_addr = t.ports[to.ifport()].mac;
+
+    RelayPortCounters &pc = port_counters_[entry];
+    auto &pkts = to_slot == 2 ? pc.to_b_packets : pc.to_a_packets;
+    auto &bytes = to_slot == 2 ? pc.to_b_bytes : pc.to_a_bytes;
+    pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    bytes.store(bytes.load(std::memory_order_relaxed) + p.total, std::memory_order_relaxed);
+    local_.add(Counter::relayed_packets);
+    local_.add(Counter::relayed_bytes, p.total);
+    return tx(to.ifport());
+}
+
+// The learning step (SPEC section 4) for a packet that steady relaying does
+// not cover: it decides the packet (a drop) or sets where it goes.
+Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry,
+                              int local, uint32_t now, PackedEndpoint &to, int &to_slot)
+{
+    const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
+        reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
+    const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
     const uint16_t sport = rte_be_to_cpu_16(udp->src_port);
     if (sport == 0 || t.refuses_source(src))
         return drop(Counter::drop_relay_refused);
@@ -492,28 +606,27 @@ Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_
                       : snap.b.known() && snap.b.same_peer(src, sport) ? 2
                                                                        : 0;
     Learn outcome = learn_reset_mode(snap.state, match);
-    Endpoint to;
-    // Steady relaying reads the snapshot and writes nothing shared; only a
-    // transition (a new endpoint, a first packet in a direction) takes the lock.
+    // The fast cases again, for an entry that changed since steady() read it.
     if (outcome == Learn::to_b && (snap.state & state::active2)) {
-        to = snap.b;
+        to = PackedEndpoint::pack(snap.b);
     } else if (outcome == Learn::to_a && (snap.state & state::active1)) {
-        to = snap.a;
+        to = PackedEndpoint::pack(snap.a);
     } else if (outcome == Learn::drop_disabled) {
         return drop(Counter::drop_relay_disabled);
     } else if (outcome == Learn::from_a_alone) {
         table.touch(entry, 1, now);
         return drop(Counter::drop_relay_unlearned);
     } else {
+        // Only a transition takes the entry's lock.
+        const auto *eth = rte_pktmbuf_mtod(p.m, const rte_ether_hdr *);
         Endpoint self;
         self.addr = src;
         self.port = sport;
         self.ifport = in_port;
         std::memcpy(self.mac.data(), eth->src_addr.addr_bytes, 6);
         self.local = static_cast<uint16_t>(local);
-        LearnResult r = table.learn(entry, self, now);
+        const LearnResult r = table.learn(entry, self, now);
         outcome = r.outcome;
-        to = r.to;
         switch (outcome) {
         case Learn::drop_disabled:
             return drop(Counter::drop_relay_disabled);
@@ -532,45 +645,10 @@ Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_
         case Learn::to_b:
             break;
         }
+        to = PackedEndpoint::pack(r.to);
     }
-    table.touch(entry, outcome == Learn::to_b ? 1 : 2, now);
-
-    if (ip->time_to_live <= 1)
-        return drop(Counter::drop_ttl);
-
-    RELAY_AUDIT_BEGIN(p);
-    const rte_be32_t old_src = ip->src_addr, old_dst = ip->dst_addr;
-    const uint16_t old_ttl = ttl_word(ip);
-    const uint16_t old_sport = udp->src_port, old_dport = udp->dst_port;
-    ip->src_addr = rte_cpu_to_be_32(t.locals[to.local]);
-    ip->dst_addr = rte_cpu_to_be_32(to.addr);
-    ip->time_to_live--;
-    ip->hdr_checksum = csum_update32(
-        csum_update32(csum_update16(ip->hdr_checksum, old_ttl, ttl_word(ip)), old_src,
-                      ip->src_addr),
-        old_dst, ip->dst_addr);
-    udp->src_port = old_dport; // the relay port
-    udp->dst_port = rte_cpu_to_be_16(to.port);
-    if (udp->dgram_cksum != 0) {
-        uint16_t c = csum_update32(udp->dgram_cksum, old_src, ip->src_addr);
-        c = csum_update32(c, old_dst, ip->dst_addr);
-        c = csum_update16(c, old_sport, udp->src_port);
-        c = csum_update16(c, old_dport, udp->dst_port);
-        udp->dgram_cksum = c == 0 ? 0xffff : c;
-    }
-    RELAY_AUDIT_END(p);
-
-    std::memcpy(eth->dst_addr.addr_bytes, to.mac.data(), 6);
-    eth->src_addr = t.ports[to.ifport].mac;
-
-    RelayPortCounters &pc = port_counters_[entry];
-    auto &pkts = outcome == Learn::to_b ? pc.to_b_packets : pc.to_a_packets;
-    auto &bytes = outcome == Learn::to_b ? pc.to_b_bytes : pc.to_a_bytes;
-    pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    bytes.store(bytes.load(std::memory_order_relaxed) + p.total, std::memory_order_relaxed);
-    local_.add(Counter::relayed_packets);
-    local_.add(Counter::relayed_bytes, p.total);
-    return tx(to.ifport);
+    to_slot = outcome == Learn::to_b ? 2 : 1;
+    return keep();
 }
 
 Worker::Verdict Worker::route(const Tables &t, Pkt &p)

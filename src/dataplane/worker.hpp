@@ -82,6 +82,9 @@ private:
         bool fragmented;     // MF or an offset: the L4 checksum cannot be audited
         uint16_t out_port;
         Ipv4 next_hop;
+        // A relay port found before the classifier (RelayRange::direct).
+        uint32_t entry;
+        int local;
     };
 
     struct Verdict {
@@ -105,8 +108,11 @@ private:
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
+    bool direct_relay(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p);
     Verdict relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry, int local,
                   uint32_t now);
+    Verdict learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
+                  uint32_t now, PackedEndpoint &to, int &to_slot);
     Verdict route(const Tables &t, Pkt &p);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);

@@ -9,6 +9,10 @@
 
 #include <rte_byteorder.h>
 
+#include <algorithm>
+#include <numeric>
+#include <random>
+
 using namespace relay;
 
 namespace {
@@ -202,4 +206,104 @@ TEST_CASE("neighbours: learning, refresh, static entries and expiry")
     CHECK(added >= 8);
     CHECK(added < 64);
     CHECK(small.lookup(0x0a000001, got, 1, age));
+}
+
+TEST_CASE("the linear method answers as rte_acl does")
+{
+    // Random tables of up to linear_max entries, random keys drawn near the
+    // entries' edges: both methods must return the same first match.
+    std::mt19937 rng(0x5eed0a11);
+    auto pick = [&rng](uint32_t lo, uint32_t hi) {
+        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+    };
+    auto range = [&](uint32_t max, auto &lo, auto &hi) {
+        if (pick(0, 2) == 0)
+            return; // any value
+        // From 0 a third of the time: a port range that a key without ports
+        // (sport = dport = 0) falls in, where only needs_l4 tells them apart.
+        const uint32_t a = pick(0, 2) ? pick(0, max) : 0, b = pick(0, max);
+        lo = static_cast<std::remove_reference_t<decltype(lo)>>(std::min(a, b));
+        hi = static_cast<std::remove_reference_t<decltype(hi)>>(std::max(a, b));
+    };
+    size_t matched = 0, keys = 0;
+    for (int table = 0; table < 300; table++) {
+        std::vector<AclRule> rules(pick(1, Classifier::linear_max));
+        std::vector<uint32_t> orders(rules.size());
+        std::iota(orders.begin(), orders.end(), 0u);
+        std::shuffle(orders.begin(), orders.end(), rng); // as the compiler's: no ties
+        for (size_t i = 0; i < rules.size(); i++) {
+            AclRule &r = rules[i];
+            r.rule = static_cast<uint32_t>(i);
+            r.order = orders[i];
+            range(255, r.proto_lo, r.proto_hi);
+            r.src_len = static_cast<uint8_t>(pick(0, 2) ? pick(0, 32) : 0);
+            r.src = pick(0, ~0u) & (r.src_len ? ~0u << (32 - r.src_len) : 0);
+            r.dst_len = static_cast<uint8_t>(pick(0, 32));
+            r.dst = pick(0, ~0u) & (r.dst_len ? ~0u << (32 - r.dst_len) : 0);
+            range(65535, r.sport_lo, r.sport_hi);
+            range(65535, r.dport_lo, r.dport_hi);
+            range(3, r.in_lo, r.in_hi);
+            range(3, r.out_lo, r.out_hi);
+            r.needs_l4 = r.sport_lo || r.dport_lo || r.sport_hi < 65535 || r.dport_hi < 65535;
+        }
+        const Classifier acl("t_acl", rules, Classifier::Method::acl);
+        const Classifier linear("t_linear", rules, Classifier::Method::linear);
+        REQUIRE(acl.method() == Classifier::Method::acl);
+        REQUIRE(linear.method() == Classifier::Method::linear);
+        for (int n = 0; n < 200; n++) {
+            const AclRule &near = rules[pick(0, uint32_t(rules.size() - 1))];
+            auto around = [&](uint32_t lo, uint32_t hi, uint32_t max) {
+                const uint32_t edge = pick(0, 1) ? lo : hi;
+                const uint32_t v = edge + pick(0, 2) - 1;
+                return std::min(v, max);
+            };
+            AclKey k{};
+            k.proto = static_cast<uint8_t>(around(near.proto_lo, near.proto_hi, 255));
+            k.src = rte_cpu_to_be_32(near.src ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.src_len % 32));
+            k.dst = rte_cpu_to_be_32(near.dst ^ (pick(0, 3) ? 0 : pick(0, ~0u)));
+            k.l4 = pick(0, 3) ? RTE_BE16(1) : 0;
+            if (k.l4) {
+                k.sport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.sport_lo, near.sport_hi, 65535)));
+                k.dport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.dport_lo, near.dport_hi, 65535)));
+            }
+            k.in_port = static_cast<uint8_t>(around(near.in_lo, near.in_hi, 3));
+            k.out_port = static_cast<uint8_t>(around(near.out_lo, near.out_hi, 3));
+            const uint32_t want = classify(acl, k);
+            REQUIRE(classify(linear, k) == want);
+            matched += want != no_rule;
+            keys++;
+        }
+    }
+    CHECK(matched > keys / 10); // the keys really exercised matches, not only misses
+    CHECK(matched < keys);
+}
+
+TEST_CASE("a relay range skips the classifier only where no earlier rule can match")
+{
+    const Config c = config_with(
+        "  - \"-A PREROUTING -p tcp -d 10.0.0.1 --dport 3000:3999 -j DEST --to=10.0.0.9\"\n"
+        "  - \"-A PREROUTING -p udp --dport 3000:3099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 4050 -j DEST --to=10.0.0.9\"\n"
+        "  - \"-A PREROUTING -p udp -d 192.0.2.1 --dport 4000:4099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 4000:4099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 192.0.2.0/24 ! --dport 6050 -j DEST --to=10.0.0.9\"\n"
+        "  - \"-A PREROUTING -p udp -d 192.0.2.1 --dport 6000:6099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 6000:6099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -s 10.9.0.0/16 --dport 7000:7099 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 203.0.113.0/24 --dport 7100 -j DEST --to=10.0.0.9\"\n"
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 7100:7199 -j RELAY\"\n");
+    const std::vector<ResolvedPort> resolved = {{0, {}}, {1, {}}};
+    const auto t = build_tables(c, resolved);
+    REQUIRE(t->ranges.size() == 7);
+    CHECK(t->ranges[0].direct);       // the DEST above is TCP
+    CHECK(t->ranges[1].direct);       // the UDP DEST above is for 10.0.0.1
+    CHECK_FALSE(t->ranges[2].direct); // ... and takes 10.0.0.1:4050
+    CHECK_FALSE(t->ranges[3].direct); // ! --dport 6050 takes 192.0.2.1:6000-6049
+    CHECK(t->ranges[4].direct);       // the negated DEST is for 192.0.2.0/24 only
+    CHECK_FALSE(t->ranges[5].direct); // it matches a source: only the classifier can tell
+    CHECK(t->ranges[6].direct);       // the DEST above is for 203.0.113.0/24
+    // The slots carry the flag that stage 1 reads.
+    CHECK(t->relay_lookup(0, 3000).direct);
+    CHECK_FALSE(t->relay_lookup(0, 4050).direct);
+    CHECK(t->relay_lookup(1, 4050).direct);
 }

@@ -297,6 +297,42 @@ TEST_CASE("incremental updates equal full recomputes over 100000 random rewrites
     CHECK(tcp > 10000);
 }
 
+TEST_CASE("one difference over several fields serves the IPv4 and the L4 checksum")
+{
+    // What the relay does to a datagram at once: both addresses, both ports
+    // and the TTL, with the address difference shared by the two checksums.
+    Gen g(0x5eed0005);
+    for (size_t i = 0; i < 20000; i++) {
+        Packet p = g.packet();
+        uint8_t *ip = p.ip();
+        uint8_t *l4 = p.l4();
+        CsumDelta addresses;
+        for (size_t off : {12, 16}) {
+            const uint32_t o = load32(ip + off), n = g.u32();
+            addresses.add32(o, n);
+            store32(ip + off, n);
+        }
+        CsumDelta ip_delta = addresses, l4_delta = addresses;
+        const uint16_t old_ttl = load16(ip + 8);
+        ip[8] = g.u8();
+        ip_delta.add16(old_ttl, load16(ip + 8));
+        for (size_t off : {0, 2}) {
+            const uint16_t o = load16(l4 + off), n = g.u16();
+            l4_delta.add16(o, n);
+            store16(l4 + off, n);
+        }
+        store16(ip + 10, csum_apply(p.ip_csum(), ip_delta));
+        if (!p.udp_no_csum) {
+            uint16_t c = csum_apply(p.l4_csum(), l4_delta);
+            if (p.proto == proto_udp && c == 0)
+                c = 0xffff;
+            store16(l4 + p.csum_off, c);
+        }
+        if (std::string err = verify(p, i); !err.empty())
+            FAIL(err);
+    }
+}
+
 TEST_CASE("a UDP checksum of 0 (none) stays 0 after every kind of rewrite")
 {
     Gen g(0x5eed0003);

@@ -1,6 +1,7 @@
-// Several workers learning on the same few relay ports while readers and a
-// control thread run alongside: readers must never see a torn endpoint or a
-// state word that disagrees with the endpoints beside it.
+// Several workers learning on the same few relay ports while readers (full
+// snapshots and the fast path's steady()) and a control thread run alongside:
+// readers must never see a torn endpoint or a state word that disagrees with
+// the endpoints beside it.
 //
 // Every endpoint's fields derive from one id, so a snapshot mixing two writes
 // shows up as fields that name different ids. Also built with ThreadSanitizer
@@ -117,6 +118,7 @@ struct Report {
     uint64_t failures = 0;
     std::string first_failure;
     uint64_t outcomes[7] = {};
+    uint64_t steady = 0; // fast-path reads that found a destination
 
     void fail(const std::string &what)
     {
@@ -166,10 +168,24 @@ void reader(const RelayTable &t, const std::atomic<bool> &go, const std::atomic<
 {
     wait_for(go);
     for (uint64_t i = 0; running.load(std::memory_order_acquire) > 0 || i < min_reads; i++) {
-        RelaySnapshot s = t.read(static_cast<uint32_t>(i % ports));
+        const auto idx = static_cast<uint32_t>(i % ports);
         r.ops++;
-        if (auto e = check_snapshot(s); !e.empty())
-            r.fail(e);
+        if (i & 2) {
+            if (auto e = check_snapshot(t.read(idx)); !e.empty())
+                r.fail(e);
+            continue;
+        }
+        // The workers' fast path: where a packet from one endpoint goes.
+        const Endpoint src = endpoint(static_cast<uint8_t>(1 + i / 4 % ids));
+        PackedEndpoint to;
+        if (t.steady(idx, PackedEndpoint::peer(src.addr, src.port), to) == 0)
+            continue;
+        r.steady++;
+        const Endpoint dst = to.unpack();
+        if (auto e = check_endpoint(dst); !e.empty())
+            r.fail("steady returned a bad destination: " + e + ": " + describe(dst));
+        else if (dst.same_peer(src.addr, src.port))
+            r.fail("steady relays a packet back to its source " + describe(src));
     }
 }
 
@@ -224,9 +240,10 @@ TEST_CASE("concurrent learning, reading and state writes never tear an entry")
     for (auto &th : threads)
         th.join();
 
-    uint64_t outcomes[7] = {};
+    uint64_t outcomes[7] = {}, steady = 0;
     for (size_t i = 0; i < reports.size(); i++) {
         const Report &r = reports[i];
+        steady += r.steady;
         INFO("thread " << i << ": " << r.failures << " failures, first: " << r.first_failure);
         CHECK(r.failures == 0);
         CHECK(r.ops > 0);
@@ -238,6 +255,7 @@ TEST_CASE("concurrent learning, reading and state writes never tear an entry")
         CHECK(check_snapshot(t.read(idx)) == std::string());
     }
 
+    CHECK(steady > 0); // the fast path found destinations while writers ran
     // The run really went through every learning step (each is at least a
     // one-in-twelve event per learn, so absence means the test is broken).
     for (Learn l : {Learn::learned_a, Learn::from_a_alone, Learn::learned_b, Learn::to_b,
