@@ -9,10 +9,8 @@
 // being measured. docs/PERFORMANCE.md reads the figures.
 //
 //   rule_bench [--json FILE] [--rounds 101] [--rules 1,10,100,1000,10000] [--frames 4096]
-#include "build_tables.hpp"
-#include "neighbour.hpp"
+#include "bench_util.hpp"
 #include "rule_workload.hpp"
-#include "worker.hpp"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -94,13 +92,6 @@ private:
     size_t len_ = 0;
 };
 
-rte_ether_addr ether(const Mac &m)
-{
-    rte_ether_addr e;
-    std::memcpy(e.addr_bytes, m.data(), 6);
-    return e;
-}
-
 // One rule-table size: the figures the bench reports for it.
 struct Row {
     uint32_t rules = 0, dest_rules = 0, source_rules = 0;
@@ -108,26 +99,6 @@ struct Row {
     double parse_ms = 0, build_ms = 0;
     AclLog::Stats pre_acl, post_acl;
     std::vector<double> classify, classify_post, full; // cycles per key/packet, per round
-};
-
-// The q-quantile of the rounds (0.5: the median).
-double quantile(std::vector<double> v, double q)
-{
-    if (v.empty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    return v[size_t(q * double(v.size() - 1) + 0.5)];
-}
-
-double median(const std::vector<double> &v) { return quantile(v, 0.5); }
-
-struct Box {
-    Config config;
-    std::unique_ptr<Tables> tables;
-    std::unique_ptr<NeighbourTable> neighbours;
-    DataplaneShared shared;
-    LcoreCounters counters;
-    std::unique_ptr<Worker> worker;
 };
 
 [[noreturn]] void fail(const std::string &what)
@@ -310,30 +281,6 @@ void measure(Case &c, rte_mempool *pool)
     c.row.classify_post.push_back(classify_only(post, c.post_ptrs, passes));
     full_path(c.box, c.frames, pool);
     c.row.full.push_back(full_path(c.box, c.frames, pool));
-}
-
-// The cost of the two timestamps around an empty region, for the reader.
-double timer_overhead()
-{
-    std::vector<double> v;
-    for (int r = 0; r < 9; r++) {
-        uint64_t sum = 0;
-        for (int i = 0; i < 1000; i++) {
-            const uint64_t t0 = rte_rdtsc_precise();
-            sum += rte_rdtsc_precise() - t0;
-        }
-        v.push_back(double(sum) / 1000);
-    }
-    return median(v);
-}
-
-// {"median": .., "p25": .., "p75": ..} of a figure's rounds.
-std::string json_spread(const std::vector<double> &v)
-{
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "{\"median\": %.2f, \"p25\": %.2f, \"p75\": %.2f}",
-                  median(v), quantile(v, 0.25), quantile(v, 0.75));
-    return buf;
 }
 
 void write_json(const std::string &path, const std::vector<std::unique_ptr<Case>> &cases,
