@@ -673,16 +673,21 @@ Worker::Verdict Worker::route(const Tables &t, Pkt &p)
 
 Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
 {
-    Mac mac;
-    uint32_t age = 0;
-    if (!t.neighbours || !t.neighbours->lookup(p.next_hop, mac, now, age)) {
-        request_arp(t, p.out_port, p.next_hop, now);
-        return drop(Counter::drop_no_neighbour);
+    Resolved &r = resolved_[(p.next_hop ^ (p.next_hop >> 8)) % std::size(resolved_)];
+    if (r.address != p.next_hop || r.when != now) {
+        uint32_t age = 0;
+        if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
+            r.address = 0;
+            request_arp(t, p.out_port, p.next_hop, now);
+            return drop(Counter::drop_no_neighbour);
+        }
+        if (age > neighbour_stale)
+            request_arp(t, p.out_port, p.next_hop, now);
+        r.address = p.next_hop;
+        r.when = now;
     }
-    if (age > neighbour_stale)
-        request_arp(t, p.out_port, p.next_hop, now);
     auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
-    std::memcpy(eth->dst_addr.addr_bytes, mac.data(), 6);
+    std::memcpy(eth->dst_addr.addr_bytes, r.mac.data(), 6);
     eth->src_addr = t.ports[p.out_port].mac;
     local_.add(Counter::forwarded_packets);
     return tx(p.out_port);

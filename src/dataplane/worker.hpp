@@ -135,6 +135,15 @@ private:
         uint32_t when = 0;
     };
     Asked asked_[256];
+    // Next hops resolved this second, so that the neighbour table is asked
+    // once a second per next hop rather than once a packet; a change in the
+    // table shows within that second. Private to the worker, direct-mapped.
+    struct Resolved {
+        Ipv4 address = 0;
+        uint32_t when = 0;
+        Mac mac{};
+    };
+    Resolved resolved_[64];
     TxList tx_[max_ports];
 };
 

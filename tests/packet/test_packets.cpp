@@ -492,6 +492,27 @@ std::vector<std::string> split(const std::string &s, char sep)
 
 } // namespace
 
+TEST_CASE("a worker asks the neighbour table once a second per next hop")
+{
+    // 10.0.0.53 is a static neighbour of the rig; the table changes under the
+    // worker, which keeps what it resolved for the rest of that second.
+    Rig rig(state::disable);
+    const Mac moved = {0x02, 0, 0, 0, 0, 0x53};
+    auto forward = [&rig] {
+        Packet in;
+        in.eth(box_mac, mac_c).ipv4(host_c, 0x0a000035).udp(1, 2).payload(8);
+        Rig::Out out = rig.run(in.bytes());
+        REQUIRE(out.sent);
+        return Mac{out.frame[0], out.frame[1], out.frame[2], out.frame[3], out.frame[4], out.frame[5]};
+    };
+    const Mac before = forward();
+    CHECK(before == Mac{0x02, 0, 0, 0, 0, 0x35});
+    rig.neighbours->set(0x0a000035, 0, moved, 1, true, false);
+    CHECK(forward() == before); // the same second: the worker's own copy
+    rig.shared.clock.store(2);
+    CHECK(forward() == moved); // the next second: asked again
+}
+
 TEST_CASE("DEST, SOURCE and forwarding against frames scapy built")
 {
     const char *path = std::getenv("RELAY_NAT_CASES");
