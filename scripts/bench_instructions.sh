@@ -1,0 +1,94 @@
+#!/bin/bash
+# Instructions per packet of the worker's stages, counted by callgrind: unlike
+# cycles, the same on every run of the same build, so a change that makes the
+# fast path longer shows as a number, not as noise.
+#
+#   scripts/bench_instructions.sh [SCENARIO,...]     (default: relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,mixed)
+#
+# Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
+# symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
+# small rounds, collecting only inside its measure() (learning relay ports
+# beforehand is not counted), and prints for each scenario the inclusive
+# instructions per packet of each stage function, the whole pipeline
+# (process_burst + flush) and the io-forward baseline loop. Writes the same as
+# JSON to bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+BUILD=${RELAY_BENCH_BUILD_DIR:-build-release}
+JSON=${RELAY_INSTR_JSON:-bench-instructions.json}
+SCENARIOS=${1:-relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,mixed}
+ROUNDS=2      # measured rounds; measure() runs one more to warm up and check
+PACKETS=4096  # per round
+
+DEPS+=(valgrind)
+install_deps || log "WARNING: dependencies are missing"
+command -v valgrind >/dev/null || die "valgrind is missing"
+configure "$BUILD" -Dbuildtype=release -Db_ndebug=true || die "meson setup of $BUILD failed"
+ninja -C "$BUILD" tests/bench/dpdk-relay-bench || die "build of dpdk-relay-bench failed"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+IFS=, read -r -a names <<<"$SCENARIOS"
+for name in "${names[@]}"; do
+    log "callgrind: $name"
+    # The bench removes its EAL runtime dir itself.
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.out" \
+        --toggle-collect='*::measure(*' \
+        "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
+        --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
+    callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null ||
+        die "callgrind_annotate failed for $name"
+done
+
+"$RELAY_PY" - "$TMP" "$JSON" "$(( (ROUNDS + 1) * PACKETS ))" "${names[@]}" <<'PY'
+import json, re, sys
+
+tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+# Stage functions, in packet-path order, as callgrind names them.
+stages = [
+    ("relay dispatch", ["relay::Worker::direct_relay("]),
+    ("parse", ["relay::Worker::parse("]),
+    ("classify (both hooks)", [":rte_acl_classify ", "relay::Classifier::first_match("]),
+    ("prerouting", ["relay::Worker::prerouting("]),
+    ("relay", ["relay::Worker::relay("]),
+    ("route", ["relay::Worker::route("]),
+    ("resolve", ["relay::Worker::resolve("]),
+    ("finish + TX lists", ["relay::Worker::finish("]),
+    ("flush (TX burst, counters)", ["relay::Worker::flush("]),
+]
+line = re.compile(r"^\s*([\d,]+)\s+\([\d. %]+\)\s+(.*)$")
+results = []
+for name in names:
+    cost = {}
+    with open(f"{tmp}/{name}.txt") as f:
+        for l in f:
+            m = line.match(l)
+            if m:
+                fn = m.group(2)
+                cost[fn] = cost.get(fn, 0) + int(m.group(1).replace(",", ""))
+
+    def incl(*keys):
+        return sum(v for fn, v in cost.items() if any(k in fn for k in keys)) / packets
+
+    row = {"scenario": name, "packets": packets,
+           "stages": {label: round(incl(*keys), 1) for label, keys in stages},
+           "pipeline": round(incl("relay::Worker::process_burst(") + incl("relay::Worker::flush("), 1),
+           "baseline": round(incl("baseline_loop("), 1)}
+    results.append(row)
+
+labels = [label for label, _ in stages]
+print(f"\ninstructions per packet (inclusive), {packets} packets a scenario\n")
+print(f"{'stage':28}" + "".join(f"{r['scenario']:>15}" for r in results))
+for label in labels:
+    print(f"{label:28}" + "".join(f"{r['stages'][label]:>15.1f}" for r in results))
+print(f"{'pipeline (burst + flush)':28}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
+print(f"{'baseline io-forward':28}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
+print("\nStages nest: relay and route count inside prerouting when the classifier sent the "
+      "packet there; relay dispatch is the classifier-free path of direct relay ranges.")
+with open(out, "w") as f:
+    json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
+PY
+log "written to $JSON"
