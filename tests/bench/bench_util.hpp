@@ -23,8 +23,8 @@ struct Box {
     std::unique_ptr<RelayTable> relay;
     std::unique_ptr<NeighbourTable> neighbours;
     DataplaneShared shared;
-    LcoreCounters counters;
-    std::unique_ptr<Worker> worker;
+    std::unique_ptr<LcoreCounters[]> counters; // one per worker
+    std::vector<std::unique_ptr<Worker>> workers; // worker q polls queue q
 };
 
 inline rte_ether_addr ether(const Mac &m)
@@ -35,8 +35,9 @@ inline rte_ether_addr ether(const Mac &m)
 }
 
 // The tables dpdk-relay would build from `box.config` for these ethdevs, with
-// its relay and neighbour tables, and a worker on queue 0.
-inline void finish_box(Box &box, const std::vector<ResolvedPort> &resolved, const MbufPools &pools)
+// its relay and neighbour tables, and workers on queues 0 to workers - 1.
+inline void finish_box(Box &box, const std::vector<ResolvedPort> &resolved, const MbufPools &pools,
+                       uint16_t workers = 1)
 {
     box.tables = build_tables(box.config, resolved);
     box.relay = std::make_unique<RelayTable>(box.tables->relay_entries,
@@ -48,8 +49,11 @@ inline void finish_box(Box &box, const std::vector<ResolvedPort> &resolved, cons
     box.shared.pools = pools;
     box.shared.clock.store(1);
     box.shared.tables.store(box.tables.get());
-    box.worker = std::make_unique<Worker>(box.shared, 0, box.counters, box.tables->relay_entries,
-                                          static_cast<uint32_t>(box.config.rules.size()));
+    box.counters.reset(new LcoreCounters[workers]);
+    for (uint16_t q = 0; q < workers; q++)
+        box.workers.push_back(std::make_unique<Worker>(
+            box.shared, q, box.counters[q], box.tables->relay_entries,
+            static_cast<uint32_t>(box.config.rules.size())));
 }
 
 // The q-quantile of the rounds (0.5: the median).

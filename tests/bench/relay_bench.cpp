@@ -20,7 +20,13 @@
 //   mixed      88% relay over 65,536 ports, 10% rewrite over 100 rules, 2% ARP
 //              requests, echo requests to the box and malformed frames
 //
-//   dpdk-relay-bench [--huge] [--json FILE] [--rounds N] [--packets N] [--scenarios LIST]
+//   dpdk-relay-bench [--huge] [--workers N] [--json FILE] [--rounds N] [--packets N]
+//                    [--scenarios LIST]
+//
+// --workers N adds, to every round, the same frames spread over N queues and
+// N workers on N lcores at once (the main lcore is one of them): the wall-clock
+// cycles per packet from the start until the last worker finished, and the
+// speedup over one worker.
 //
 // --huge runs EAL on hugepages (1 GB), as a production relay does; without it
 // every mbuf touch risks a TLB miss that a deployment would not see.
@@ -53,18 +59,23 @@ namespace {
 
 constexpr uint32_t ring_size = 1 << 15; // holds a round of up to 32,767 frames
 
-// The two net_ring ports standing in for lan and wan.
+constexpr uint16_t max_workers = 8;
+
+// The two net_ring ports standing in for lan and wan, with a queue pair per
+// worker.
 struct Device {
     uint16_t port[2];
-    rte_ring *rx[2], *tx[2];
+    uint16_t queues;
+    rte_ring *rx[2][max_workers], *tx[2][max_workers];
     MbufPools pools;
 };
 
-Device make_device(uint32_t packets)
+Device make_device(uint32_t packets, uint16_t queues)
 {
     Device d{};
-    // A round's frames, their replies and what the worker originates.
-    d.pools.packets = rte_pktmbuf_pool_create("bench_mbufs", 3 * packets + 4096, 256, 0,
+    d.queues = queues;
+    // A round's frames, their replies and what the workers originate.
+    d.pools.packets = rte_pktmbuf_pool_create("bench_mbufs", 3 * packets + 4096 * queues, 256, 0,
                                               RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     d.pools.headers = rte_pktmbuf_pool_create("bench_headers", 4095, 256, 0, 256, SOCKET_ID_ANY);
     d.pools.indirect = rte_pktmbuf_pool_create("bench_indirect", 4095, 256, 0, 0, SOCKET_ID_ANY);
@@ -73,21 +84,26 @@ Device make_device(uint32_t packets)
     const char *names[2] = {"bench_lan", "bench_wan"};
     for (int i = 0; i < 2; i++) {
         const std::string n = names[i];
-        d.rx[i] = rte_ring_create((n + "_rx").c_str(), ring_size, SOCKET_ID_ANY,
-                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
-        d.tx[i] = rte_ring_create((n + "_tx").c_str(), ring_size, SOCKET_ID_ANY,
-                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (!d.rx[i] || !d.tx[i])
-            fail("cannot create the rings");
-        const int id = rte_eth_from_rings(names[i], &d.rx[i], 1, &d.tx[i], 1, SOCKET_ID_ANY);
+        for (uint16_t q = 0; q < queues; q++) {
+            const std::string rq = n + "_" + std::to_string(q);
+            d.rx[i][q] = rte_ring_create((rq + "_rx").c_str(), ring_size, SOCKET_ID_ANY,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+            d.tx[i][q] = rte_ring_create((rq + "_tx").c_str(), ring_size, SOCKET_ID_ANY,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (!d.rx[i][q] || !d.tx[i][q])
+                fail("cannot create the rings");
+        }
+        const int id = rte_eth_from_rings(names[i], d.rx[i], queues, d.tx[i], queues, SOCKET_ID_ANY);
         if (id < 0)
             fail("rte_eth_from_rings failed");
         d.port[i] = static_cast<uint16_t>(id);
         rte_eth_conf conf{};
-        if (rte_eth_dev_configure(d.port[i], 1, 1, &conf) != 0 ||
-            rte_eth_rx_queue_setup(d.port[i], 0, 1024, SOCKET_ID_ANY, nullptr, d.pools.packets) != 0 ||
-            rte_eth_tx_queue_setup(d.port[i], 0, 1024, SOCKET_ID_ANY, nullptr) != 0 ||
-            rte_eth_dev_start(d.port[i]) != 0)
+        bool ok = rte_eth_dev_configure(d.port[i], queues, queues, &conf) == 0;
+        for (uint16_t q = 0; ok && q < queues; q++)
+            ok = rte_eth_rx_queue_setup(d.port[i], q, 1024, SOCKET_ID_ANY, nullptr,
+                                        d.pools.packets) == 0 &&
+                 rte_eth_tx_queue_setup(d.port[i], q, 1024, SOCKET_ID_ANY, nullptr) == 0;
+        if (!ok || rte_eth_dev_start(d.port[i]) != 0)
             fail("cannot start ring port " + n);
     }
     return d;
@@ -274,8 +290,9 @@ private:
     std::vector<Input> fixed_, round_;
 };
 
-// Fills the RX rings with mbufs holding the frames.
-void fill(const Device &d, const std::vector<Input> &frames)
+// Fills the RX rings of `queues` queues with mbufs holding the frames, frame k
+// on queue k % queues, as RSS would spread flows.
+void fill(const Device &d, const std::vector<Input> &frames, uint16_t queues = 1)
 {
     std::vector<rte_mbuf *> m(frames.size());
     if (rte_pktmbuf_alloc_bulk(d.pools.packets, m.data(), static_cast<unsigned>(m.size())) != 0)
@@ -283,7 +300,7 @@ void fill(const Device &d, const std::vector<Input> &frames)
     for (size_t i = 0; i < frames.size(); i++) {
         std::memcpy(rte_pktmbuf_append(m[i], frames[i].len), frames[i].bytes, frames[i].len);
         m[i]->port = d.port[frames[i].side];
-        if (rte_ring_enqueue(d.rx[frames[i].side], m[i]) != 0)
+        if (rte_ring_enqueue(d.rx[frames[i].side][i % queues], m[i]) != 0)
             fail("RX ring full");
     }
 }
@@ -293,45 +310,43 @@ size_t drain(const Device &d)
 {
     size_t n = 0;
     void *objs[256];
-    for (rte_ring *r : d.tx)
-        while (unsigned k = rte_ring_dequeue_burst(r, objs, 256, nullptr)) {
-            rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf **>(objs), k);
-            n += k;
-        }
+    for (int i = 0; i < 2; i++)
+        for (uint16_t q = 0; q < d.queues; q++)
+            while (unsigned k = rte_ring_dequeue_burst(d.tx[i][q], objs, 256, nullptr)) {
+                rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf **>(objs), k);
+                n += k;
+            }
     return n;
 }
 
-// The timed loops: until both RX rings are empty. Never inlined, so that
-// scripts/bench_instructions.sh finds them by name.
-[[gnu::noinline]] uint64_t baseline_loop(const Device &d)
+// The loops a round times, on queue q until its RX rings are empty. Never
+// inlined, so that scripts/bench_instructions.sh finds them by name.
+[[gnu::noinline]] void baseline_loop(const Device &d, uint16_t q)
 {
     rte_mbuf *pkts[burst_size];
-    const uint64_t t0 = rte_rdtsc_precise();
     for (bool busy = true; busy;) {
         busy = false;
         for (int i = 0; i < 2; i++) {
-            const uint16_t n = rte_eth_rx_burst(d.port[i], 0, pkts, burst_size);
+            const uint16_t n = rte_eth_rx_burst(d.port[i], q, pkts, burst_size);
             if (n == 0)
                 continue;
             busy = true;
-            const uint16_t sent = rte_eth_tx_burst(d.port[i ^ 1], 0, pkts, n);
+            const uint16_t sent = rte_eth_tx_burst(d.port[i ^ 1], q, pkts, n);
             if (sent < n)
                 rte_pktmbuf_free_bulk(pkts + sent, n - sent);
         }
     }
-    return rte_rdtsc_precise() - t0;
 }
 
-[[gnu::noinline]] uint64_t pipeline_loop(Box &box)
+[[gnu::noinline]] void pipeline_loop(Box &box, uint16_t q)
 {
     rte_mbuf *pkts[burst_size];
-    Worker &w = *box.worker;
-    const uint64_t t0 = rte_rdtsc_precise();
+    Worker &w = *box.workers[q];
     for (bool busy = true; busy;) {
         busy = false;
         const Tables &t = *box.shared.tables.load(std::memory_order_acquire);
         for (uint16_t port : t.port_ids) {
-            const uint16_t n = rte_eth_rx_burst(port, 0, pkts, burst_size);
+            const uint16_t n = rte_eth_rx_burst(port, q, pkts, burst_size);
             if (n == 0)
                 continue;
             busy = true;
@@ -339,14 +354,59 @@ size_t drain(const Device &d)
             w.flush();
         }
     }
-    return rte_rdtsc_precise() - t0;
+}
+
+// Runs loop(q) for queues 0 to queues - 1 at once, queue q on the q-th lcore
+// (the main lcore takes queue 0), and returns the cycles from the start until
+// the last one finished.
+template <typename Loop> uint64_t timed(uint16_t queues, Loop loop)
+{
+    struct Job {
+        Loop *loop;
+        uint16_t q;
+        std::atomic<unsigned> *ready;
+        const std::atomic<bool> *go;
+        uint64_t end;
+    };
+    std::atomic<unsigned> ready{0};
+    std::atomic<bool> go{false};
+    Job jobs[max_workers];
+    unsigned lcore = rte_get_main_lcore();
+    for (uint16_t q = 1; q < queues; q++) {
+        jobs[q] = Job{&loop, q, &ready, &go, 0};
+        lcore = rte_get_next_lcore(lcore, 1, 0);
+        rte_eal_remote_launch(
+            [](void *arg) {
+                Job &j = *static_cast<Job *>(arg);
+                j.ready->fetch_add(1, std::memory_order_release);
+                while (!j.go->load(std::memory_order_acquire))
+                    cpu_relax();
+                (*j.loop)(j.q);
+                j.end = rte_rdtsc_precise();
+                return 0;
+            },
+            &jobs[q], lcore);
+    }
+    // Every worker is awake and spinning before the clock starts: waking an
+    // EAL lcore takes a system call's time, which is no part of the work.
+    while (ready.load(std::memory_order_acquire) + 1 < queues)
+        cpu_relax();
+    const uint64_t t0 = rte_rdtsc_precise();
+    go.store(true, std::memory_order_release);
+    loop(0);
+    uint64_t end = rte_rdtsc_precise();
+    rte_eal_mp_wait_lcore();
+    for (uint16_t q = 1; q < queues; q++)
+        end = std::max(end, jobs[q].end);
+    return end - t0;
 }
 
 Counters committed(const Box &box)
 {
     Counters c;
-    for (size_t i = 0; i < counter_count; i++)
-        c.v[i] = box.counters.get(i);
+    for (size_t q = 0; q < box.workers.size(); q++)
+        for (size_t i = 0; i < counter_count; i++)
+            c.v[i] += box.counters[q].get(i);
     return c;
 }
 
@@ -360,13 +420,16 @@ Counters since(const Counters &before, const Counters &after)
 
 struct Result {
     std::string name;
-    std::vector<double> base, pipe; // cycles per packet, per round
+    std::vector<double> base, pipe; // cycles per packet, per round, one worker
+    // With all workers: wall-clock cycles per packet of the whole round.
+    std::vector<double> base_all, pipe_all;
 };
 
 void build(Scenario &s, const std::string &config, const Device &d)
 {
     s.box.config = parse_config(config, s.name + ".yaml");
-    finish_box(s.box, {{d.port[0], ether(lan_mac)}, {d.port[1], ether(wan_mac)}}, d.pools);
+    finish_box(s.box, {{d.port[0], ether(lan_mac)}, {d.port[1], ether(wan_mac)}}, d.pools,
+               d.queues);
 }
 
 // Learns the relay ports of a scenario through the pipeline itself.
@@ -377,7 +440,7 @@ void learn(Scenario &s, const RelayScenario &relay, const Device &d)
         for (size_t b = 0; b < frames.size(); b += 4096) {
             fill(d, std::vector<Input>(frames.begin() + long(b),
                                        frames.begin() + long(std::min(frames.size(), b + 4096))));
-            pipeline_loop(s.box);
+            pipeline_loop(s.box, 0);
             drain(d);
         }
         ports = frames.size();
@@ -389,40 +452,65 @@ void learn(Scenario &s, const RelayScenario &relay, const Device &d)
              " packets for " + std::to_string(ports) + " ports");
 }
 
+// One round of a loop over the frames on `queues` queues: cycles per packet.
+template <typename Loop>
+double round_of(const Device &d, const std::vector<Input> &frames, uint16_t queues, Loop loop,
+                size_t expect_out = 0)
+{
+    fill(d, frames, queues);
+    const uint64_t cycles = timed(queues, loop);
+    const size_t out = drain(d);
+    if (expect_out && out != expect_out)
+        fail("the baseline lost frames");
+    return double(cycles) / double(frames.size());
+}
+
 Result measure(Scenario &s, const Device &d, unsigned rounds)
 {
-    Result r{s.name, {}, {}};
+    Result r{s.name, {}, {}, {}, {}};
+    auto base = [&d](uint16_t q) { baseline_loop(d, q); };
+    auto pipe = [&s](uint16_t q) { pipeline_loop(s.box, q); };
     for (unsigned round = 0; round <= rounds; round++) {
         const std::vector<Input> &frames = s.next_round();
-        fill(d, frames);
-        const uint64_t base = baseline_loop(d);
-        if (drain(d) != frames.size())
-            fail(s.name + ": the baseline lost frames");
-        fill(d, frames);
-        const Counters before = committed(s.box);
-        const uint64_t pipe = pipeline_loop(s.box);
-        drain(d);
         if (round == 0) { // the first round warms up and checks
+            round_of(d, frames, 1, base, frames.size());
+            const Counters before = committed(s.box);
+            round_of(d, frames, 1, pipe);
             s.check(since(before, committed(s.box)), frames.size());
             continue;
         }
-        r.base.push_back(double(base) / double(frames.size()));
-        r.pipe.push_back(double(pipe) / double(frames.size()));
+        r.base.push_back(round_of(d, frames, 1, base, frames.size()));
+        r.pipe.push_back(round_of(d, frames, 1, pipe));
+        if (d.queues > 1) {
+            r.base_all.push_back(round_of(d, frames, d.queues, base, frames.size()));
+            r.pipe_all.push_back(round_of(d, frames, d.queues, pipe));
+        }
     }
     return r;
 }
 
 void report(const std::vector<Result> &results, const std::string &json, unsigned rounds,
-            uint32_t packets, double overhead)
+            uint32_t packets, uint16_t workers, double overhead)
 {
     const double hz = double(rte_get_tsc_hz());
-    std::printf("\n%-15s %10s %10s %10s %8s %12s\n", "scenario", "base c/p", "relay c/p",
-                "above", "ratio", "Mpps/worker");
+    std::printf("\n%-15s %10s %10s %10s %8s %12s", "scenario", "base c/p", "relay c/p", "above",
+                "ratio", "Mpps/worker");
+    if (workers > 1)
+        std::printf(" %10s %12s %8s", "base wall", "relay wall", "speedup");
+    std::printf("\n");
     for (const Result &r : results) {
         const double b = median(r.base), p = median(r.pipe);
-        std::printf("%-15s %10.1f %10.1f %10.1f %8.2f %12.2f\n", r.name.c_str(), b, p, p - b,
-                    p / b, hz / p / 1e6);
+        std::printf("%-15s %10.1f %10.1f %10.1f %8.2f %12.2f", r.name.c_str(), b, p, p - b, p / b,
+                    hz / p / 1e6);
+        if (workers > 1)
+            std::printf(" %10.1f %12.1f %8.2f", median(r.base_all), median(r.pipe_all),
+                        p / median(r.pipe_all));
+        std::printf("\n");
     }
+    if (workers > 1)
+        std::printf("\nwall: cycles per packet of a round split over %u workers, from the start "
+                    "until the last finished; speedup: one worker's cycles per packet over that\n",
+                    unsigned(workers));
     if (json.empty())
         return;
     FILE *f = std::fopen(json.c_str(), "w");
@@ -432,7 +520,7 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
     getloadavg(load, 3);
     std::fprintf(f,
                  "{\n  \"tsc_hz\": %.0f,\n  \"checksum_audit\": %s,\n  \"rounds\": %u,\n"
-                 "  \"packets_per_round\": %u,\n  \"burst\": %u,\n"
+                 "  \"packets_per_round\": %u,\n  \"burst\": %u,\n  \"workers\": %u,\n"
                  "  \"timer_overhead_cycles_per_round\": %.1f,\n  \"loadavg_1min\": %.2f,\n"
                  "  \"scenarios\": [\n",
                  hz,
@@ -441,7 +529,7 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
 #else
                  "true",
 #endif
-                 rounds, packets, unsigned(burst_size), overhead, load[0]);
+                 rounds, packets, unsigned(burst_size), unsigned(workers), overhead, load[0]);
     for (size_t i = 0; i < results.size(); i++) {
         const Result &r = results[i];
         const double b = median(r.base), p = median(r.pipe);
@@ -449,9 +537,16 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
                      "    {\"name\": \"%s\", \"baseline_cycles_per_packet\": %s,\n"
                      "     \"cycles_per_packet\": %s,\n"
                      "     \"above_baseline\": %.2f, \"ratio\": %.3f, \"mpps_per_worker\": %.3f,"
-                     " \"baseline_mpps\": %.3f}%s\n",
+                     " \"baseline_mpps\": %.3f",
                      r.name.c_str(), json_spread(r.base).c_str(), json_spread(r.pipe).c_str(),
-                     p - b, p / b, hz / p / 1e6, hz / b / 1e6, i + 1 < results.size() ? "," : "");
+                     p - b, p / b, hz / p / 1e6, hz / b / 1e6);
+        if (workers > 1)
+            std::fprintf(f,
+                         ",\n     \"all_workers\": {\"baseline_wall_cycles_per_packet\": %s,"
+                         " \"wall_cycles_per_packet\": %s, \"speedup\": %.3f, \"mpps\": %.3f}",
+                         json_spread(r.base_all).c_str(), json_spread(r.pipe_all).c_str(),
+                         p / median(r.pipe_all), hz / median(r.pipe_all) / 1e6);
+        std::fprintf(f, "}%s\n", i + 1 < results.size() ? "," : "");
     }
     std::fprintf(f, "  ]\n}\n");
     std::fclose(f);
@@ -486,6 +581,7 @@ int main(int argc, char **argv)
     std::vector<std::string> names = {"relay-1",   "relay-1000",    "relay-65536", "rewrite-1",
                                       "rewrite-100", "rewrite-10000", "mixed"};
     bool huge = false;
+    uint16_t workers = 1;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         if (a == "--huge") {
@@ -493,8 +589,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc)
-            fail("usage: dpdk-relay-bench [--huge] [--json FILE] [--rounds N] [--packets N] "
-                 "[--scenarios relay-1,rewrite-100,mixed,...]");
+            fail("usage: dpdk-relay-bench [--huge] [--workers N] [--json FILE] [--rounds N] "
+                 "[--packets N] [--scenarios relay-1,rewrite-100,mixed,...]");
         const std::string v = argv[++i];
         if (a == "--json")
             json = v;
@@ -504,22 +600,25 @@ int main(int argc, char **argv)
             packets = uint32_t(std::clamp(std::atoi(v.c_str()), 64, int(ring_size / 2)));
         else if (a == "--scenarios")
             names = split(v);
+        else if (a == "--workers")
+            workers = uint16_t(std::clamp(std::atoi(v.c_str()), 1, int(max_workers)));
         else
             fail("unknown option " + a);
     }
 
     const std::string prefix = "relay_bench_" + std::to_string(getpid());
+    const std::string lcores = "0-" + std::to_string(workers - 1);
     std::vector<const char *> eal = {"dpdk-relay-bench", "-m", "1024", "--no-pci",
-                                     "--no-telemetry", "-l", "0", "--file-prefix",
+                                     "--no-telemetry", "-l", lcores.c_str(), "--file-prefix",
                                      prefix.c_str(), "--log-level", "*:error"};
     if (!huge)
         eal.insert(eal.begin() + 1, "--no-huge");
     if (rte_eal_init(int(eal.size()), const_cast<char **>(eal.data())) < 0)
         fail(huge ? "EAL initialisation failed: --huge needs 1 GB of free hugepages on a "
-                    "mounted hugetlbfs"
-                  : "EAL initialisation failed");
+                    "mounted hugetlbfs, --workers N needs N cores"
+                  : "EAL initialisation failed: --workers N needs N cores");
     {
-        const Device d = make_device(packets);
+        const Device d = make_device(packets, workers);
         const double overhead = timer_overhead();
 #ifdef NDEBUG
         const char *build_type = "NDEBUG: no checksum audit";
@@ -568,7 +667,7 @@ int main(int argc, char **argv)
             std::printf("measured %s\n", name.c_str());
             std::fflush(stdout);
         }
-        report(results, json, rounds, packets, overhead);
+        report(results, json, rounds, packets, workers, overhead);
     }
     const std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();

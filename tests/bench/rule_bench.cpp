@@ -135,8 +135,10 @@ void build_box(Box &box, Row &row, rte_mempool *pool)
     box.shared.pools.packets = pool;
     box.shared.clock.store(1);
     box.shared.tables.store(box.tables.get());
-    box.worker = std::make_unique<Worker>(box.shared, 0, box.counters, box.tables->relay_entries,
-                                          static_cast<uint32_t>(box.config.rules.size()));
+    box.counters.reset(new LcoreCounters[1]);
+    box.workers.push_back(std::make_unique<Worker>(box.shared, 0, box.counters[0],
+                                                   box.tables->relay_entries,
+                                                   static_cast<uint32_t>(box.config.rules.size())));
 }
 
 void drain(Worker &w)
@@ -166,9 +168,9 @@ double full_path(Box &box, const std::vector<Frame> &frames, rte_mempool *pool)
                         f.size());
         }
         const uint64_t t0 = rte_rdtsc_precise();
-        box.worker->process_burst(*box.tables, frames[b].port, m, n);
+        box.workers[0]->process_burst(*box.tables, frames[b].port, m, n);
         cycles += rte_rdtsc_precise() - t0;
-        drain(*box.worker);
+        drain(*box.workers[0]);
     }
     return double(cycles) / double(frames.size());
 }
@@ -212,9 +214,9 @@ void check(Box &box, const std::vector<Frame> &frames, rte_mempool *pool,
     };
     verify(*box.tables->prerouting, pre, pre_want, "prerouting");
     verify(*box.tables->postrouting, post, post_want, "postrouting");
-    box.worker->pending_counters() = Counters{};
+    box.workers[0]->pending_counters() = Counters{};
     full_path(box, frames, pool);
-    const Counters &c = box.worker->pending_counters();
+    const Counters &c = box.workers[0]->pending_counters();
     size_t dest = 0, source = 0;
     for (uint32_t r : pre_want)
         dest += r != no_rule;
@@ -227,7 +229,7 @@ void check(Box &box, const std::vector<Frame> &frames, rte_mempool *pool,
              std::to_string(c[Counter::rewritten_dest]) + "/" + std::to_string(dest) + " DEST, " +
              std::to_string(c[Counter::rewritten_source]) + "/" + std::to_string(source) +
              " SOURCE");
-    box.worker->pending_counters() = Counters{};
+    box.workers[0]->pending_counters() = Counters{};
 }
 
 // One table size: its box, its frames and their classifier keys.
