@@ -31,13 +31,10 @@ std::vector<Ipv4> box_addresses(const Config &config)
 {
     std::vector<Ipv4> out;
     for (const PortConfig &p : config.ports) {
-        bool seen = false;
-        for (Ipv4 a : out)
-            seen = seen || a == p.address;
-        if (!seen)
-            out.push_back(p.address);
+        out.push_back(p.address);
+        out.insert(out.end(), p.aliases.begin(), p.aliases.end());
     }
-    return out;
+    return out; // the loader refuses an address given twice
 }
 
 // Whether PREROUTING rule `r` can match some UDP packet to one of `addresses`
@@ -120,6 +117,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         p.mac = resolved[i].mac;
         p.address = pc.address;
         p.subnet = pc.subnet;
+        p.aliases = pc.aliases;
         p.mtu = pc.mtu;
         t->port_ids.push_back(id);
     }
@@ -178,6 +176,8 @@ std::string describe_config(const Config &config, const std::vector<uint64_t> &h
             << format_ipv4(p.address) << "/" << int(p.subnet.len);
         if (p.gateway)
             out << ", gateway " << format_ipv4(*p.gateway);
+        for (size_t j = 0; j < p.aliases.size(); j++)
+            out << (j ? " " : ", aliases ") << format_ipv4(p.aliases[j]);
         out << ", mtu " << p.mtu << "\n";
     }
     out << "buffers: " << config.buffer_size << " bytes\n";

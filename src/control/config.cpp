@@ -229,7 +229,7 @@ private:
 
     PortConfig port(const Config &c, const Value &v) const
     {
-        const Fields f = mapping(v, {"name", "device", "address", "gateway", "mtu"});
+        const Fields f = mapping(v, {"name", "device", "address", "gateway", "mtu", "aliases"});
         PortConfig p;
         p.mark = v.mark;
         const Value &name = require(f, "name");
@@ -273,16 +273,33 @@ private:
             fail(addr, quoted(s) + " is the " + (host == 0 ? "network" : "broadcast") +
                            " address of " + format_prefix(p.subnet) + ", not a host address");
         for (size_t j = 0; j < c.ports.size(); j++)
-            if (c.ports[j].address == p.address)
-                fail(addr, format_ipv4(p.address) + " is already the address of " +
+            if (c.ports[j].owns(p.address))
+                fail(addr, format_ipv4(p.address) + " is already an address of " +
                                item("ports", j));
+        if (const Value *list_value = f.find("aliases"))
+            for (const Value &alias : list(*list_value)) {
+                const Ipv4 a = value<Ipv4>(alias, syntax::address);
+                const Ipv4 bits = a & ~p.subnet.mask();
+                if (p.subnet.contains(a) && p.subnet.len <= 30 &&
+                    (bits == 0 || bits == ~p.subnet.mask()))
+                    fail(alias, format_ipv4(a) + " is the " + (bits == 0 ? "network" : "broadcast") +
+                                    " address of " + format_prefix(p.subnet) +
+                                    ", not a host address");
+                if (p.owns(a))
+                    fail(alias, format_ipv4(a) + " is already an address of this port");
+                for (size_t j = 0; j < c.ports.size(); j++)
+                    if (c.ports[j].owns(a))
+                        fail(alias, format_ipv4(a) + " is already an address of " +
+                                        item("ports", j));
+                p.aliases.push_back(a);
+            }
 
         if (const Value *g = f.find("gateway")) {
             p.gateway = value<Ipv4>(*g, syntax::address);
             if (!p.subnet.contains(*p.gateway))
                 fail(*g, format_ipv4(*p.gateway) + " is not in the port's subnet " +
                              format_prefix(p.subnet));
-            if (*p.gateway == p.address)
+            if (p.owns(*p.gateway))
                 fail(*g, format_ipv4(*p.gateway) + " is the port's own address");
             for (size_t j = 0; j < c.ports.size(); j++)
                 if (c.ports[j].gateway)
@@ -299,8 +316,8 @@ private:
     {
         bool connected = false;
         for (const PortConfig &p : c.ports) {
-            if (p.address == a)
-                fail(v, format_ipv4(a) + " is the address of port " + quoted(p.name));
+            if (p.owns(a))
+                fail(v, format_ipv4(a) + " is an address of port " + quoted(p.name));
             connected = connected || p.subnet.contains(a);
         }
         if (!connected)
@@ -463,7 +480,7 @@ private:
             if (r.match.dst.present()) {
                 bool own = false;
                 for (const PortConfig &p : c.ports)
-                    own = own || p.address == r.match.dst.value->addr;
+                    own = own || p.owns(r.match.dst.value->addr);
                 if (!own)
                     fail_rule(src, "match.dst", "-d",
                               format_ipv4(r.match.dst.value->addr) +

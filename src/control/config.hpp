@@ -40,7 +40,18 @@ struct PortConfig {
     Prefix subnet;      // connected subnet, from address/len
     std::optional<Ipv4> gateway;
     uint16_t mtu = 1500; // the largest IPv4 packet sent out of the port
+    std::vector<Ipv4> aliases; // more addresses of the box on this port
     SourceMark mark;
+
+    bool owns(Ipv4 a) const
+    {
+        if (a == address)
+            return true;
+        for (Ipv4 x : aliases)
+            if (x == a)
+                return true;
+        return false;
+    }
 };
 
 struct NeighbourConfig {

@@ -27,7 +27,18 @@ struct PortTable {
     rte_ether_addr mac{};
     Ipv4 address = 0;
     Prefix subnet;
-    uint16_t mtu = 1500; // larger IPv4 packets leave as fragments
+    std::vector<Ipv4> aliases; // more addresses it answers ARP for
+    uint16_t mtu = 1500;       // larger IPv4 packets leave as fragments
+
+    bool owns(Ipv4 a) const
+    {
+        if (a == address)
+            return true;
+        for (Ipv4 x : aliases)
+            if (x == a)
+                return true;
+        return false;
+    }
 };
 
 // One RELAY rule: a range of relay ports on one box address (or all of them).

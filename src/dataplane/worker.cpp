@@ -247,17 +247,23 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     // Stage 1: parse. Datagrams to a direct relay port go aside with their
     // relay entry prefetched; ARP, foreign and malformed frames end here;
     // other IPv4 goes on with its classifier key.
+    // Each step prefetches what the next one reads: the headers, then the
+    // relay port's slot, then its endpoint entry and counters.
     Pkt p[burst_size], direct[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
     uint32_t rules[burst_size];
+    int local[burst_size];
     uint16_t k = 0, d = 0;
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-        if (direct_relay(t, in_port, pkts[i], direct[d])) {
+        local[i] = relay_candidate(t, in_port, pkts[i]);
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        if (local[i] >= 0 && direct_relay(t, pkts[i], local[i], direct[d])) {
             t.relay->prefetch(direct[d].entry);
             rte_prefetch0(&port_counters_[direct[d].entry]);
             d++;
@@ -389,17 +395,18 @@ Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *
         arp->arp_plen != 4)
         return drop(Counter::drop_malformed);
 
-    // Learn the sender as Linux does: a request or reply to this port's
-    // address creates an entry, any other ARP only refreshes one.
+    // Learn the sender as Linux does: a request or reply to one of this
+    // port's addresses creates an entry, any other ARP only refreshes one.
     const Ipv4 sender = rte_be_to_cpu_32(arp->arp_data.arp_sip);
-    const bool for_us = arp->arp_data.arp_tip == rte_cpu_to_be_32(port.address);
-    if (t.neighbours && port.subnet.contains(sender) && sender != port.address &&
+    const Ipv4 target = rte_be_to_cpu_32(arp->arp_data.arp_tip);
+    const bool for_us = port.owns(target);
+    if (t.neighbours && port.subnet.contains(sender) && t.local_index(sender) < 0 &&
         !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha)) {
         NeighbourUpdate u{sender, in_port, for_us, {}};
         std::memcpy(u.mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
         local_.add(t.neighbours->post(u) ? Counter::arp_learned : Counter::arp_lost);
     }
-    // Like Linux with arp_ignore=1: answer only for the address of the port
+    // Like Linux with arp_ignore=1: answer only for the addresses of the port
     // the request came in on.
     if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || !for_us)
         return drop(Counter::arp_ignored);
@@ -407,7 +414,7 @@ Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *
     arp->arp_data.arp_tha = arp->arp_data.arp_sha;
     arp->arp_data.arp_tip = arp->arp_data.arp_sip;
     arp->arp_data.arp_sha = port.mac;
-    arp->arp_data.arp_sip = rte_cpu_to_be_32(port.address);
+    arp->arp_data.arp_sip = rte_cpu_to_be_32(target);
     eth->dst_addr = eth->src_addr;
     eth->src_addr = port.mac;
     local_.add(Counter::arp_replies);
@@ -484,29 +491,41 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 }
 
 // The common case, ahead of the general parse: a whole UDP datagram without
-// IP options, unicast to this port, for a relay port of a direct range (one
-// the classifier could only answer with its own rule). Fills `p` for relay()
-// and counts the rule's hit. Anything else takes the general path, where it
-// meets the same rule through the classifier.
-bool Worker::direct_relay(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p)
+// IP options, unicast to this port, to a box address. Returns the address's
+// index in locals, or -1 for anything else, and prefetches the relay_map slots
+// its destination port may have.
+int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (t.relay_map.empty() ||
         frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
-        return false;
-    auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
-    auto *ip = reinterpret_cast<rte_ipv4_hdr *>(eth + 1);
+        return -1;
+    const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
+    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(eth + 1);
     if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != RTE_IPV4_VHL_DEF ||
         ip->next_proto_id != IPPROTO_UDP ||
         (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
         !rte_is_same_ether_addr(&eth->dst_addr, &t.ports[in_port].mac))
-        return false;
+        return -1;
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if (total < sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) || total > frame - sizeof(rte_ether_hdr))
-        return false;
+        return -1;
     const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
-    if (local < 0)
-        return false;
+    if (local >= 0) {
+        const uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
+        rte_prefetch0(&t.relay_map[size_t(local + 1) << 16 | dport]);
+        rte_prefetch0(&t.relay_map[dport]);
+    }
+    return local;
+}
+
+// A candidate whose relay port is in a direct range (one the classifier could
+// only answer with its own rule): fills `p` for relay() and counts the rule's
+// hit. Anything else takes the general path, where it meets the same rule
+// through the classifier.
+bool Worker::direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p)
+{
+    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
     const auto *udp = reinterpret_cast<const rte_udp_hdr *>(ip + 1);
     const Tables::RelaySlot &s = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
     if (!s.direct)
@@ -515,7 +534,7 @@ bool Worker::direct_relay(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p
     p.m = m;
     p.ip = ip;
     p.ihl = sizeof(rte_ipv4_hdr);
-    p.total = static_cast<uint16_t>(total);
+    p.total = rte_be_to_cpu_16(ip->total_length);
     p.later_fragment = p.fragmented = false;
     p.entry = s.entry;
     p.local = local;

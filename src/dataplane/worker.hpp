@@ -108,7 +108,8 @@ private:
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
-    bool direct_relay(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p);
+    int relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m);
+    bool direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p);
     Verdict relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry, int local,
                   uint32_t now);
     Verdict learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,

@@ -12,9 +12,10 @@
 // pipeline back to back on the same frames; the figures are medians.
 //
 // Scenarios (--scenarios, comma-separated):
-//   relay-N    relay traffic over N learned relay ports (1 to 65,536), each
-//              packet to a port drawn uniformly, from its A or its B endpoint;
-//              new random frames every round
+//   relay-N    relay traffic over N learned relay ports (1 to 1,048,576: past
+//              65,536 on several addresses), each packet to a port drawn
+//              uniformly, from its A or its B endpoint; new random frames
+//              every round
 //   rewrite-N  DEST/SOURCE traffic with N DEST rules and N/2 SOURCE rules
 //              (rule_workload.hpp, as rule_bench)
 //   mixed      88% relay over 65,536 ports, 10% rewrite over 100 rules, 2% ARP
@@ -137,36 +138,60 @@ Input input(uint8_t side, const std::vector<uint8_t> &f)
     return in;
 }
 
-// Relay traffic. Relay port q has endpoint A on lan (10.0.x.y, sending to the
-// box's lan address) and B on wan (192.0.2.z, sending to its wan address).
+// Relay traffic. Relay port q has endpoint A on lan (10.0.x.y) and B on wan
+// (192.0.2.z). Up to 65,536 ports, one range serves every box address, and A
+// sends to the lan address, B to the wan address. Past that, ranges of 65,536
+// ports sit on aliases of lan (10.0.255.2 and up), to which both send.
 class RelayScenario : public Scenario {
 public:
+    static constexpr uint32_t max_ports = 16 * 65536;
+
     RelayScenario(uint32_t ports, uint32_t packets, std::mt19937 &rng)
         : ports_(ports), packets_(packets), rng_(rng)
     {
         name = "relay-" + std::to_string(ports);
     }
 
-    static std::string rule(uint32_t ports)
+    bool on_aliases() const { return ports_ > 65536; }
+    static Ipv4 alias(uint32_t i) { return 0x0a00ff02 + i; }
+
+    // What the lan port's mapping needs, and the RELAY rules.
+    std::string lan_keys() const
     {
-        return "  - \"-A PREROUTING -p udp --dport " + std::to_string(65536 - ports) +
-               ":65535 -j RELAY\"\n";
+        std::string s;
+        for (uint32_t i = 0; on_aliases() && i * 65536 < ports_; i++)
+            s += (i ? ", " : ", aliases: [") + format_ipv4(alias(i));
+        return s.empty() ? s : s + "]";
+    }
+    std::string rules() const
+    {
+        if (!on_aliases())
+            return "  - \"-A PREROUTING -p udp --dport " + std::to_string(65536 - ports_) +
+                   ":65535 -j RELAY\"\n";
+        std::string s;
+        for (uint32_t i = 0; i * 65536 < ports_; i++)
+            s += "  - \"-A PREROUTING -p udp -d " + format_ipv4(alias(i)) + " --dport 0:" +
+                 std::to_string(std::min<uint32_t>(65535, ports_ - i * 65536 - 1)) +
+                 " -j RELAY\"\n";
+        return s;
     }
 
     // A packet from endpoint A (side 0) or B (side 1) of relay port q.
     Input frame(uint32_t q, uint8_t side) const
     {
-        const uint16_t dport = static_cast<uint16_t>(65536 - ports_ + q);
+        const uint16_t dport = static_cast<uint16_t>(on_aliases() ? q % 65536 : 65536 - ports_ + q);
+        const Ipv4 dst_a = on_aliases() ? alias(q / 65536) : 0x0a000001;
+        const Ipv4 dst_b = on_aliases() ? alias(q / 65536) : 0xc0000201;
         if (side == 0)
             return input(0, Packet()
                                 .eth(lan_mac, peer_mac)
-                                .ipv4(0x0a000000 + 2 + q % 65000, 0x0a000001)
+                                .ipv4(0x0a000000 + 2 + q % 65000, dst_a)
                                 .udp(static_cast<uint16_t>(40000 + q / 65000), dport)
                                 .payload(18)
                                 .bytes());
         return input(1, Packet()
                             .eth(wan_mac, peer_mac)
-                            .ipv4(0xc0000200 + 2 + q % 250, 0xc0000201)
+                            .ipv4(0xc0000200 + 2 + q % 250, dst_b)
                             .udp(static_cast<uint16_t>(1024 + q / 250), dport)
                             .payload(18)
                             .bytes());
@@ -578,8 +603,9 @@ int main(int argc, char **argv)
     std::string json;
     unsigned rounds = 51;
     uint32_t packets = 8192;
-    std::vector<std::string> names = {"relay-1",   "relay-1000",    "relay-65536", "rewrite-1",
-                                      "rewrite-100", "rewrite-10000", "mixed"};
+    std::vector<std::string> names = {"relay-1",     "relay-1000",    "relay-65536",
+                                      "relay-1000000", "rewrite-1",   "rewrite-100",
+                                      "rewrite-10000", "mixed"};
     bool huge = false;
     uint16_t workers = 1;
     for (int i = 1; i < argc; i++) {
@@ -638,9 +664,9 @@ int main(int argc, char **argv)
             std::unique_ptr<RelayScenario> relay;
             try {
                 if (name.rfind("relay-", 0) == 0) {
-                    const uint32_t ports = size_of(name, "relay-", 1, 65536);
+                    const uint32_t ports = size_of(name, "relay-", 1, RelayScenario::max_ports);
                     relay = std::make_unique<RelayScenario>(ports, packets, rng);
-                    build(*relay, config_text(0, 0) + RelayScenario::rule(ports) +
+                    build(*relay, config_text(0, 0, relay->lan_keys()) + relay->rules() +
                                       "relay: { initial_state: enabled }\n",
                           d);
                     learn(*relay, *relay, d);
@@ -653,7 +679,7 @@ int main(int argc, char **argv)
                 } else if (name == "mixed") {
                     relay = std::make_unique<RelayScenario>(65536, packets, rng);
                     s = std::make_unique<MixedScenario>(*relay, packets, rng);
-                    build(*s, config_text(100, 50) + RelayScenario::rule(65536) +
+                    build(*s, config_text(100, 50) + relay->rules() +
                                   "relay: { initial_state: enabled }\n",
                           d);
                     learn(*s, *relay, d);

@@ -58,11 +58,13 @@ inline Shape shape(uint32_t i)
 
 inline uint16_t range_lo(uint32_t i) { return static_cast<uint16_t>(1024 + (i % 7) * 1000); }
 
-inline std::string config_text(uint32_t dest_rules, uint32_t source_rules)
+// lan_keys: more keys for the lan port's mapping (", aliases: [...]").
+inline std::string config_text(uint32_t dest_rules, uint32_t source_rules,
+                               const std::string &lan_keys = "")
 {
     std::ostringstream c;
     c << "ports:\n"
-         "  - { name: lan, device: \"0\", address: 10.0.0.1/16 }\n"
+         "  - { name: lan, device: \"0\", address: 10.0.0.1/16" << lan_keys << " }\n"
          "  - { name: wan, device: \"1\", address: 192.0.2.1/24 }\n"
          "neighbours:\n"
          "  - { address: 10.0.0.254, mac: \"02:00:00:00:00:fe\" }\n"

@@ -36,6 +36,7 @@ const Mac broadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 const Mac zero_mac = {};
 const Ipv4 box = 0x0a000001;   // 10.0.0.1
 const Ipv4 box2 = 0xc0000201;  // 192.0.2.1, a second address on port 1
+const Ipv4 alias2 = 0xc0000207; // 192.0.2.7, an alias on port 1
 const Ipv4 host_a = 0x0a00000a, host_b = 0x0a00000b, host_c = 0x0a00000c;
 const uint16_t port_a = 40000, port_b = 40001, port_c = 40002;
 
@@ -53,7 +54,7 @@ rte_ether_addr ether(const Mac &m)
 const char *const rig_config = R"(
 ports:
   - { name: lan, device: "0", address: 10.0.0.1/24, mtu: 1000 }
-  - { name: wan, device: "1", address: 192.0.2.1/24 }
+  - { name: wan, device: "1", address: 192.0.2.1/24, aliases: [192.0.2.7] }
 neighbours:
   - { address: 10.0.0.53, mac: "02:00:00:00:00:35" }
   - { address: 10.0.0.54, mac: "02:00:00:00:00:36" }
@@ -443,6 +444,32 @@ TEST_CASE("ARP and ICMP echo for the box's addresses")
         {"an echo reply is not answered", {}, echo_reply_in.bytes(), {},
          Counter::drop_local_unhandled},
     });
+}
+
+TEST_CASE("an alias is one more address of its port: ARP, ping and relaying")
+{
+    Rig rig(state::set0);
+    Packet req, reply, req_lan, ping, pong;
+    req.eth(broadcast, mac_a, 0x0806).arp(1, mac_a, host_a, zero_mac, alias2);
+    reply.eth(mac_a, box_mac, 0x0806).arp(2, box_mac, alias2, mac_a, host_a);
+    req_lan = req;
+    ping.eth(box_mac, mac_a).ipv4(host_a, alias2, 64, 1).icmp_echo(8, 7, 1).payload(8);
+    pong.eth(mac_a, box_mac).ipv4(alias2, host_a, 64, 1).icmp_echo(0, 7, 1).payload(8);
+    run_steps(rig, {
+        {"ARP for the alias on its port", {}, req.bytes(), reply.bytes(), Counter::arp_replies, 0xff, 1, 1},
+        {"ARP for the alias on the other port", {}, req_lan.bytes(), {}, Counter::arp_ignored},
+        {"echo request to the alias", {}, ping.bytes(), pong.bytes(), Counter::icmp_echo_replies,
+         0xff, 1, 1},
+        // A sends to the alias, B to 10.0.0.1: each hears from the address it uses.
+        {"A to the alias", {}, from(mac_a, host_a, port_a, alias2).bytes(), {},
+         Counter::drop_relay_unlearned, state::set1, 1},
+        {"B on lan, relayed to A from the alias", {}, from(mac_b, host_b, port_b).bytes(),
+         relayed(mac_a, host_a, port_a, port_b, alias2), Counter::relayed_packets, 0xff, 0, 1},
+    });
+    // Port 5001 exists on 192.0.2.1 alone, not on its alias.
+    std::string err;
+    CHECK(rig.tables->find_entry("192.0.2.7:3005", err) == 5);
+    CHECK(rig.tables->find_entry("192.0.2.7:5001", err) == no_relay);
 }
 
 TEST_CASE("relay ports are named as PORT or ADDR:PORT")

@@ -94,7 +94,23 @@ TEST_CASE("bad configs name file, line, column and key")
         {"ports is empty", "ports: []\n", "relay.yaml:1:8: ports: needs at least one port"},
         {"unknown port key", "ports:\n  - name: lan\n    device: d\n    adress: 10.0.0.1/24\n",
          "relay.yaml:4:5: ports[0]: unknown key \"adress\" (expected name, device, address, "
-         "gateway, mtu)"},
+         "gateway, mtu, aliases)"},
+        {"alias is the port's address",
+         "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, aliases: [10.0.0.2, 10.0.0.1] }\n",
+         "relay.yaml:2:71: ports[0].aliases[1]: 10.0.0.1 is already an address of this port"},
+        {"alias given twice",
+         "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, aliases: [10.0.0.2, 10.0.0.2] }\n",
+         "relay.yaml:2:71: ports[0].aliases[1]: 10.0.0.2 is already an address of this port"},
+        {"alias of another port", two_ports.substr(0, two_ports.rfind("}")) + ", aliases: [10.0.0.1] }\n",
+         "relay.yaml:3:78: ports[1].aliases[0]: 10.0.0.1 is already an address of ports[0]"},
+        {"alias is the subnet's broadcast address",
+         "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, aliases: [10.0.0.255] }\n",
+         "relay.yaml:2:61: ports[0].aliases[0]: 10.0.0.255 is the broadcast address of "
+         "10.0.0.0/24, not a host address"},
+        {"alias is loopback",
+         "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, aliases: [127.0.0.1] }\n",
+         "relay.yaml:2:61: ports[0].aliases[0]: \"127.0.0.1\" is not a usable address (zero, "
+         "loopback, multicast or reserved)"},
         {"MTU below 576", "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, mtu: 500 }\n",
          "relay.yaml:2:56: ports[0].mtu: \"500\" is not an MTU in bytes (576-9216)"},
         {"MTU not a number", "ports:\n  - { name: lan, device: d, address: 10.0.0.1/24, mtu: 1.5k }\n",
@@ -157,7 +173,7 @@ TEST_CASE("bad configs name file, line, column and key")
          "relay.yaml:5:36: routes[0].via: 10.9.0.1 is not in the subnet of any port"},
         {"route via the box itself",
          two_ports + "routes:\n  - { prefix: 192.168.0.0/16, via: 10.0.0.1 }\n",
-         "relay.yaml:5:36: routes[0].via: 10.0.0.1 is the address of port \"lan\""},
+         "relay.yaml:5:36: routes[0].via: 10.0.0.1 is an address of port \"lan\""},
         {"route prefix with host bits",
          two_ports + "routes:\n  - { prefix: 192.168.1.0/16, via: 10.0.0.254 }\n",
          "relay.yaml:5:15: routes[0].prefix: \"192.168.1.0/16\" has host bits set (the prefix "
@@ -390,6 +406,19 @@ relay:
     CHECK(c.relay.idle_timeout == 0);
     CHECK(p.mtu == 1500);
     CHECK(c.buffer_size == 2048);
+}
+
+TEST_CASE("aliases: more addresses on a port, for RELAY too")
+{
+    const Config c = parse_config(
+        "ports:\n"
+        "  - { name: lan, device: d, address: 10.0.0.1/24, aliases: [10.0.0.2, 198.51.100.7] }\n"
+        "rules:\n"
+        "  - \"-A PREROUTING -p udp -d 198.51.100.7 --dport 3000:3009 -j RELAY\"\n",
+        "t.yaml");
+    CHECK(c.ports[0].aliases == std::vector<Ipv4>{0x0a000002, 0xc6336407});
+    CHECK(c.ports[0].owns(0xc6336407));
+    CHECK_FALSE(c.ports[0].owns(0x0a000003));
 }
 
 TEST_CASE("MTU and buffer size")
