@@ -7,7 +7,7 @@
 #
 # Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
 # symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
-# small rounds, collecting only inside its measure() (learning relay ports
+# small rounds, collecting only inside its rounds (round_of: learning relay ports
 # beforehand is not counted), and prints for each scenario the inclusive
 # instructions per packet of each stage function, the whole pipeline
 # (process_burst + flush) and the io-forward baseline loop. Writes the same as
@@ -36,7 +36,7 @@ for name in "${names[@]}"; do
     log "callgrind: $name"
     # The bench removes its EAL runtime dir itself.
     valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.out" \
-        --toggle-collect='*::measure(*' \
+        --toggle-collect='*round_of*' \
         "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
         --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
     callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null ||
@@ -49,7 +49,7 @@ import json, re, sys
 tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 # Stage functions, in packet-path order, as callgrind names them.
 stages = [
-    ("relay dispatch", ["relay::Worker::direct_relay("]),
+    ("relay dispatch", ["relay::Worker::relay_candidate(", "relay::Worker::direct_relay("]),
     ("parse", ["relay::Worker::parse("]),
     ("classify (both hooks)", [":rte_acl_classify ", "relay::Classifier::first_match("]),
     ("prerouting", ["relay::Worker::prerouting("]),
