@@ -56,7 +56,6 @@ stages = [
     ("relay", ["relay::Worker::relay("]),
     ("route", ["relay::Worker::route("]),
     ("resolve", ["relay::Worker::resolve("]),
-    ("finish + TX lists", ["relay::Worker::finish("]),
     ("flush (TX burst, counters)", ["relay::Worker::flush("]),
 ]
 line = re.compile(r"^\s*([\d,]+)\s+\([\d. %]+\)\s+(.*)$")
@@ -87,7 +86,8 @@ for label in labels:
 print(f"{'pipeline (burst + flush)':28}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
 print(f"{'baseline io-forward':28}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
 print("\nStages nest: relay and route count inside prerouting when the classifier sent the "
-      "packet there; relay dispatch is the classifier-free path of direct relay ranges.")
+      "packet there; relay dispatch is the classifier-free path of direct relay ranges.\n"
+      "Putting a packet on a TX list is inlined into the stage that decides it.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
 PY

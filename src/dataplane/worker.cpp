@@ -183,7 +183,8 @@ void Worker::flush()
     counters_.commit(local_);
 }
 
-void Worker::enqueue(uint16_t port, rte_mbuf *m)
+// Both inlined where they are used: they run for every packet.
+[[gnu::always_inline]] inline void Worker::enqueue(uint16_t port, rte_mbuf *m)
 {
     TxList &l = tx_[port];
     if (l.n == std::size(l.pkts))
@@ -191,7 +192,7 @@ void Worker::enqueue(uint16_t port, rte_mbuf *m)
     l.pkts[l.n++] = m;
 }
 
-void Worker::finish(const Tables &t, rte_mbuf *m, Verdict v)
+[[gnu::always_inline]] inline void Worker::finish(const Tables &t, rte_mbuf *m, Verdict v)
 {
     if (!v.send) {
         local_.add(v.drop);
