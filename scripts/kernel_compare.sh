@@ -343,15 +343,8 @@ start_gen() {
     return 1
 }
 stop_gen() {
-    local i
     if [ -n "$GEN_PID" ]; then
-        kill -TERM "$GEN_PID" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$GEN_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$GEN_PID" 2>/dev/null
-        wait "$GEN_PID" 2>/dev/null
+        stop_pid "$GEN_PID" 10
         GEN_PID=
     fi
     dpdk_runtime_cleanup "$GEN_FPREFIX"

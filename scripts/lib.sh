@@ -256,23 +256,30 @@ relay_start() {
     return 1
 }
 
-# relay_stop [TIMEOUT]: SIGTERM, wait; sets RELAY_RC (124 when it had to be killed).
-relay_stop() {
-    local timeout=${1:-20} i
-    [ -n "$RELAY_PID" ] || return 0
-    kill -TERM "$RELAY_PID" 2>/dev/null
+# stop_pid PID [TIMEOUT]: SIGTERM, wait up to TIMEOUT seconds (default 20),
+# then SIGKILL; sets STOP_RC to the exit status (124 when it had to be killed).
+stop_pid() {
+    local pid=$1 timeout=${2:-20} i
+    kill -TERM "$pid" 2>/dev/null
     for ((i = 0; i < timeout * 10; i++)); do
-        kill -0 "$RELAY_PID" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    if kill -0 "$RELAY_PID" 2>/dev/null; then
-        kill -KILL "$RELAY_PID" 2>/dev/null
-        wait "$RELAY_PID" 2>/dev/null
-        RELAY_RC=124
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        STOP_RC=124
     else
-        wait "$RELAY_PID"
-        RELAY_RC=$?
+        wait "$pid"
+        STOP_RC=$?
     fi
+}
+
+# relay_stop [TIMEOUT]: stops the dpdk-relay of relay_start; sets RELAY_RC.
+relay_stop() {
+    [ -n "$RELAY_PID" ] || return 0
+    stop_pid "$RELAY_PID" "${1:-20}"
+    RELAY_RC=$STOP_RC
     RELAY_PID=
     return 0
 }

@@ -214,21 +214,9 @@ start_prog() {
 }
 # stop_prog: SIGTERM (both stop cleanly on it), SIGKILL after 10 s; sets PROG_RC.
 stop_prog() {
-    local i
     if [ -n "$PROG_PID" ]; then
-        kill -TERM "$PROG_PID" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$PROG_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$PROG_PID" 2>/dev/null; then
-            kill -KILL "$PROG_PID" 2>/dev/null
-            wait "$PROG_PID" 2>/dev/null
-            PROG_RC=124
-        else
-            wait "$PROG_PID"
-            PROG_RC=$?
-        fi
+        stop_pid "$PROG_PID" 10
+        PROG_RC=$STOP_RC
         PROG_PID=
     fi
     [ -n "$PROG_FPREFIX" ] && dpdk_runtime_cleanup "$PROG_FPREFIX"

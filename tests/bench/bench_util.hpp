@@ -4,6 +4,7 @@
 
 #include "build_tables.hpp"
 #include "neighbour.hpp"
+#include "test_eal.hpp"
 #include "worker.hpp"
 
 #include <rte_cycles.h>
@@ -90,5 +91,18 @@ inline double timer_overhead()
     }
     return median(v);
 }
+
+// What the build does to every packet beyond the product's work, for a
+// bench's header line.
+inline const char *build_note()
+{
+#ifdef NDEBUG
+    return "NDEBUG: no checksum audit";
+#else
+    return "checksum audit ON (debug build): per-packet figures are inflated";
+#endif
+}
+
+using test::stop_eal;
 
 } // namespace relay::bench

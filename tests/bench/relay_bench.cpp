@@ -42,7 +42,6 @@
 #include <rte_ring.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <random>
 #include <sstream>
 #include <unistd.h>
@@ -646,15 +645,10 @@ int main(int argc, char **argv)
     {
         const Device d = make_device(packets, workers);
         const double overhead = timer_overhead();
-#ifdef NDEBUG
-        const char *build_type = "NDEBUG: no checksum audit";
-#else
-        const char *build_type = "checksum audit ON (debug build): pipeline figures are inflated";
-#endif
         std::printf("dpdk-relay-bench: TSC %.2f GHz, %u packets a round, bursts of %u, median of "
                     "%u rounds, %s\n",
                     double(rte_get_tsc_hz()) / 1e9, packets, unsigned(burst_size), rounds,
-                    build_type);
+                    build_note());
         std::mt19937 rng(20261127);
         std::vector<Result> results;
         for (const std::string &name : names) {
@@ -695,9 +689,6 @@ int main(int argc, char **argv)
         }
         report(results, json, rounds, packets, workers, overhead);
     }
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::error_code ignored;
-    std::filesystem::remove_all(runtime_dir, ignored); // EAL leaves it behind
+    stop_eal();
     return 0;
 }

@@ -22,7 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -412,14 +411,9 @@ int main(int argc, char **argv)
         fail("no mbuf pool");
 
     const double overhead = timer_overhead();
-#ifdef NDEBUG
-    const char *build = "NDEBUG: no checksum audit";
-#else
-    const char *build = "checksum audit ON (debug build): full-path figures are inflated";
-#endif
     std::printf("rule_bench: TSC %.2f GHz, %zu frames, bursts of %u, median of %u rounds, %s\n"
                 "timestamps cost %.0f cycles per burst (%.1f per packet), not subtracted\n",
-                double(rte_get_tsc_hz()) / 1e9, frame_count, unsigned(burst_size), rounds, build,
+                double(rte_get_tsc_hz()) / 1e9, frame_count, unsigned(burst_size), rounds, build_note(),
                 overhead, overhead / burst_size);
     // All sizes are built first and measured in turns, a round of each in
     // every turn, so that a noisy second on the machine hits them alike.
@@ -450,9 +444,6 @@ int main(int argc, char **argv)
         write_json(json, cases, rounds, frame_count, overhead);
     cases.clear(); // their DPDK tables go before EAL does
     rte_mempool_free(pool);
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::error_code ignored;
-    std::filesystem::remove_all(runtime_dir, ignored); // EAL leaves it behind
+    stop_eal();
     return 0;
 }

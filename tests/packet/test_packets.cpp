@@ -9,6 +9,7 @@
 #include "neighbour.hpp"
 #include "packet_builder.hpp"
 #include "port.hpp"
+#include "test_eal.hpp"
 #include "worker.hpp"
 
 #include <rte_eal.h>
@@ -600,6 +601,6 @@ int main(int argc, char **argv)
     const int rc = Catch::Session().run(argc, argv);
     for (rte_mempool *p : {pools.packets, pools.headers, pools.indirect})
         rte_mempool_free(p);
-    rte_eal_cleanup();
+    relay::test::stop_eal();
     return rc;
 }
