@@ -247,9 +247,9 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
 
     // Stage 1: parse. Datagrams to a direct relay port go aside with their
     // relay entry prefetched; ARP, foreign and malformed frames end here;
-    // other IPv4 goes on with its classifier key.
-    // Each step prefetches what the next one reads: the headers, then the
-    // relay port's slot, then its endpoint entry and counters.
+    // other IPv4 goes on with its classifier key. Each pass prefetches what
+    // the next one reads: the headers, then the relay port's slot, then its
+    // endpoint entry and counters.
     Pkt p[burst_size], direct[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
