@@ -542,8 +542,11 @@ bool Worker::direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p)
     return true;
 }
 
-Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry,
-                              int local, uint32_t now)
+// Inlined into its two callers: at a few hundred instructions a packet, the
+// call's register saving and argument passing were a tenth of the relay path.
+[[gnu::always_inline]] inline Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port,
+                                                            Pkt &p, uint32_t entry, int local,
+                                                            uint32_t now)
 {
     rte_ipv4_hdr *ip = p.ip;
     auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
