@@ -8,9 +8,10 @@
 # Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
 # symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
 # small rounds, collecting only inside its rounds (round_of: learning relay ports
-# beforehand is not counted), and prints for each scenario the inclusive
-# instructions per packet of each stage function, the whole pipeline
-# (process_burst + flush) and the io-forward baseline loop. Writes the same as
+# beforehand is not counted), and prints for each scenario the instructions per
+# packet of process_burst itself (with what the compiler inlined into it: the
+# relay path), of each stage it calls, of the whole pipeline (process_burst +
+# flush) and of the io-forward baseline loop. Writes the same as
 # JSON to bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -39,7 +40,8 @@ for name in "${names[@]}"; do
         --toggle-collect='*round_of*' \
         "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
         --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
-    callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null ||
+    callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null &&
+        callgrind_annotate --threshold=100 "$TMP/$name.out" >"$TMP/$name.self.txt" 2>/dev/null ||
         die "callgrind_annotate failed for $name"
 done
 
@@ -49,7 +51,6 @@ import json, re, sys
 tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 # Stage functions, in packet-path order, as callgrind names them.
 stages = [
-    ("relay dispatch", ["relay::Worker::relay_candidate(", "relay::Worker::direct_relay("]),
     ("parse", ["relay::Worker::parse("]),
     ("classify (both hooks)", [":rte_acl_classify ", "relay::Classifier::first_match("]),
     ("prerouting", ["relay::Worker::prerouting("]),
@@ -59,34 +60,45 @@ stages = [
 ]
 line = re.compile(r"^\s*([\d,]+)\s+\([\d. %]+\)\s+(.*)$")
 results = []
-for name in names:
+
+
+def costs(path):
     cost = {}
-    with open(f"{tmp}/{name}.txt") as f:
+    with open(path) as f:
         for l in f:
             m = line.match(l)
             if m:
                 fn = m.group(2)
                 cost[fn] = cost.get(fn, 0) + int(m.group(1).replace(",", ""))
+    return cost
 
-    def incl(*keys):
-        return sum(v for fn, v in cost.items() if any(k in fn for k in keys)) / packets
+
+for name in names:
+    cost, own = costs(f"{tmp}/{name}.txt"), costs(f"{tmp}/{name}.self.txt")
+
+    def incl(*keys, table=cost):
+        return sum(v for fn, v in table.items() if any(k in fn for k in keys)) / packets
 
     row = {"scenario": name, "packets": packets,
-           "stages": {label: round(incl(*keys), 1) for label, keys in stages},
+           "stages": {"burst loop, relay dispatch and relaying (inlined)":
+                      round(incl("relay::Worker::process_burst(", table=own), 1)},
            "pipeline": round(incl("relay::Worker::process_burst(") + incl("relay::Worker::flush("), 1),
            "baseline": round(incl("baseline_loop("), 1)}
+    row["stages"].update({label: round(incl(*keys), 1) for label, keys in stages})
     results.append(row)
 
-labels = [label for label, _ in stages]
+labels = list(results[0]["stages"])
 print(f"\ninstructions per packet (inclusive), {packets} packets a scenario\n")
-print(f"{'stage':28}" + "".join(f"{r['scenario']:>15}" for r in results))
+width = max(len(label) for label in labels) + 2
+print(f"{'stage':{width}}" + "".join(f"{r['scenario']:>15}" for r in results))
 for label in labels:
-    print(f"{label:28}" + "".join(f"{r['stages'][label]:>15.1f}" for r in results))
-print(f"{'pipeline (burst + flush)':28}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
-print(f"{'baseline io-forward':28}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
-print("\nStages nest: route counts inside prerouting; relay dispatch is the classifier-free "
-      "path of direct relay ranges.\nRelaying itself (Worker::relay) and putting a packet on a "
-      "TX list are inlined into the stage that decides them: the pipeline figure includes them.")
+    print(f"{label:{width}}" + "".join(f"{r['stages'][label]:>15.1f}" for r in results))
+print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
+print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
+print("\nThe first row is process_burst's own instructions, with what is inlined into it: "
+      "the burst loop,\nthe classifier-free dispatch of direct relay ranges, relaying itself and "
+      "putting packets on TX lists.\nThe other stages are calls, inclusive; route counts inside "
+      "prerouting.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
 PY

@@ -495,7 +495,7 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 // IP options, unicast to this port, to a box address. Returns the address's
 // index in locals, or -1 for anything else, and prefetches the relay_map slots
 // its destination port may have.
-int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
+[[gnu::always_inline]] inline int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (t.relay_map.empty() ||
@@ -524,7 +524,7 @@ int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
 // only answer with its own rule): fills `p` for relay() and counts the rule's
 // hit. Anything else takes the general path, where it meets the same rule
 // through the classifier.
-bool Worker::direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p)
+[[gnu::always_inline]] inline bool Worker::direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p)
 {
     auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
     const auto *udp = reinterpret_cast<const rte_udp_hdr *>(ip + 1);
