@@ -152,6 +152,9 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         t->prerouting = std::make_unique<Classifier>("relay_pre", compiled.prerouting);
     if (!compiled.postrouting.empty())
         t->postrouting = std::make_unique<Classifier>("relay_post", compiled.postrouting);
+    for (const AclRule &a : compiled.postrouting)
+        for (unsigned id = a.out_lo; id <= a.out_hi && id < max_ports; id++)
+            t->postrouting_ports[id] = true;
     t->routes = std::make_unique<RouteTable>(config_routes(config, resolved));
     return t;
 }

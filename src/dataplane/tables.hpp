@@ -87,6 +87,9 @@ struct Tables {
     std::vector<RuleAction> actions;
     std::vector<uint32_t> rule_entries; // classifier entries per rule, for display
     std::unique_ptr<Classifier> prerouting, postrouting; // null: no rules on that hook
+    // Out ports that some POSTROUTING entry can match: packets leaving by the
+    // others skip that lookup (SOURCE rules usually name one egress, -o).
+    std::array<bool, max_ports> postrouting_ports{};
     std::unique_ptr<RouteTable> routes;
     RelayTable *relay = nullptr;          // mutable state, see relay_table.hpp
     NeighbourTable *neighbours = nullptr; // mutable state, see neighbour.hpp

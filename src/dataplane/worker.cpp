@@ -285,26 +285,36 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
 
     // Stage 2: PREROUTING (RELAY, DEST), then local delivery or the route.
     classify(t.prerouting.get(), key_ptrs, rules, k);
-    uint16_t f = 0;
+    uint16_t f = 0, c = 0;
+    uint16_t keyed[burst_size]; // key c belongs to packet keyed[c]
     for (uint16_t i = 0; i < k; i++) {
         Verdict v = prerouting(t, in_port, p[i], rules[i], now);
         if (v.decided()) {
             finish(t, p[i].m, v);
             continue;
         }
-        // The POSTROUTING key sees the packet as PREROUTING left it.
-        keys[f] = keys[i];
-        keys[f].src = p[i].ip->src_addr;
-        keys[f].dst = p[i].ip->dst_addr;
-        keys[f].out_port = static_cast<uint8_t>(p[i].out_port);
-        key_ptrs[f] = reinterpret_cast<const uint8_t *>(&keys[f]);
+        // The POSTROUTING key sees the packet as PREROUTING left it; only a
+        // packet leaving by a port with POSTROUTING entries needs one.
+        if (t.postrouting_ports[p[i].out_port]) {
+            keys[c] = keys[i];
+            keys[c].src = p[i].ip->src_addr;
+            keys[c].dst = p[i].ip->dst_addr;
+            keys[c].out_port = static_cast<uint8_t>(p[i].out_port);
+            key_ptrs[c] = reinterpret_cast<const uint8_t *>(&keys[c]);
+            keyed[c++] = f;
+        }
         p[f++] = p[i];
     }
     if (f == 0)
         return;
 
     // Stage 3: POSTROUTING (SOURCE), then the next hop's MAC.
-    classify(t.postrouting.get(), key_ptrs, rules, f);
+    uint32_t post[burst_size];
+    if (c != 0)
+        classify(t.postrouting.get(), key_ptrs, post, c);
+    std::fill(rules, rules + f, no_rule);
+    for (uint16_t j = 0; j < c; j++)
+        rules[keyed[j]] = post[j];
     for (uint16_t i = 0; i < f; i++) {
         if (rules[i] != no_rule) {
             const RuleAction &a = t.actions[rules[i]];

@@ -307,3 +307,20 @@ TEST_CASE("a relay range skips the classifier only where no earlier rule can mat
     CHECK_FALSE(t->relay_lookup(0, 4050).direct);
     CHECK(t->relay_lookup(1, 4050).direct);
 }
+
+TEST_CASE("POSTROUTING is looked up only for out ports its rules can match")
+{
+    const std::vector<ResolvedPort> resolved = {{0, {}}, {1, {}}};
+    const auto one = build_tables(
+        config_with("  - \"-A POSTROUTING -o wan -s 10.0.0.0/24 -j SOURCE --to=192.0.2.9\"\n"),
+        resolved);
+    CHECK_FALSE(one->postrouting_ports[0]);
+    CHECK(one->postrouting_ports[1]);
+    const auto any = build_tables(
+        config_with("  - \"-A POSTROUTING -s 10.0.0.0/24 -j SOURCE --to=192.0.2.9\"\n"), resolved);
+    CHECK(any->postrouting_ports[0]);
+    CHECK(any->postrouting_ports[1]);
+    const auto none = build_tables(config_with(""), resolved);
+    CHECK_FALSE(none->postrouting_ports[0]);
+    CHECK_FALSE(none->postrouting_ports[1]);
+}
