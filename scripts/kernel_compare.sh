@@ -313,20 +313,12 @@ relay_down() {
     relay_stop 10
     dpdk_runtime_cleanup "$RELAY_FPREFIX"
 }
-# why_failed LOG: the most telling lines of a log that ended in failure (or
-# its last two).
-why_failed() {
-    local why
-    why=$(grep -iE 'error|fail|cannot|unable|not supported|invalid|denied' "$1" 2>/dev/null | tail -n 3)
-    [ -n "$why" ] || why=$(tail -n 2 "$1" 2>/dev/null)
-    echo "$why" | tr '\n' ' ' | cut -c1-400
-}
 
 # ---------------------------------------------------------------------------
 # The generator: dpdk-testpmd txonly on an af_packet port on gen's eth0, both
 # lcores on CPU 0 (the main lcore only sleeps and prints stats).
 start_gen() {
-    local size=$1 i
+    local size=$1
     GEN_LOG="$TMP/gen-$size.log"
     : >"$GEN_LOG"
     ip netns exec "$NS_GEN" dpdk-testpmd --lcores 0@0,1@0 --no-huge -m 256 --no-pci \
@@ -335,11 +327,8 @@ start_gen() {
         --eth-peer="0,$MAC_C" --tx-ip="$GEN,$VIP" --tx-udp="$SPORT,$DPORT" \
         --txpkts="$size" --stats-period=5 >"$GEN_LOG" 2>&1 </dev/null &
     GEN_PID=$!
-    for ((i = 0; i < 300; i++)); do
-        grep -qs 'packet forwarding - ports=' "$GEN_LOG" && return 0
-        kill -0 "$GEN_PID" 2>/dev/null || { wait "$GEN_PID"; GEN_PID=; return 1; }
-        sleep 0.1
-    done
+    wait_ready "$GEN_PID" "$GEN_LOG" 'packet forwarding - ports=' && return 0
+    [ -n "$READY_RC" ] && GEN_PID=
     return 1
 }
 stop_gen() {

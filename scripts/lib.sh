@@ -231,13 +231,27 @@ netns_sweep_stale() {
     done
 }
 
+# e2e_check ARGC NEEDED USAGE: what an end-to-end script does first: exit 2
+# with USAGE when it got fewer than NEEDED arguments, 77 (meson: skipped) when
+# not root.
+e2e_check() {
+    if [ "$1" -lt "$2" ]; then
+        echo "usage: $3" >&2
+        exit 2
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: the e2e test needs root (network namespaces, veth, af_packet)"
+        exit 77
+    fi
+}
+
 # relay_start LOG DPDK_RELAY WORKERS FILE_PREFIX CONFIG [MEMORY MODE]: starts
 # dpdk-relay in NS_RELAY, sets RELAY_PID, waits for "dpdk-relay: ready". Its ports
 # are net_af_packet0, 1, ... on the interfaces of NS_RELAY listed in RELAY_IFS
 # (default: RELAY_IF alone), each with one queue pair per worker and the devargs
 # in RELAY_VDEV_ARGS, if any. RELAY_MEM_MB sets the EAL memory (default 256).
 relay_start() {
-    local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdevs=() ifc n=0 i
+    local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdevs=() ifc n=0
     for ifc in "${RELAY_IFS[@]:-$RELAY_IF}"; do
         vdevs+=(--vdev "net_af_packet$n,iface=$ifc${RELAY_VDEV_ARGS:+,$RELAY_VDEV_ARGS}")
         [ "$workers" -gt 1 ] && vdevs[-1]+=",qpairs=$workers"
@@ -248,12 +262,34 @@ relay_start() {
     ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem" "${RELAY_MEM_MB:-256}") --no-pci \
         --file-prefix "$fprefix" "${vdevs[@]}" -- --config "$config" >"$logf" 2>&1 </dev/null &
     RELAY_PID=$!
+    wait_ready "$RELAY_PID" "$logf" '^dpdk-relay: ready' && return 0
+    [ -n "$READY_RC" ] && { RELAY_RC=$READY_RC; RELAY_PID=; }
+    return 1
+}
+
+# wait_ready PID LOG PATTERN: waits up to 30 s for a line of LOG matching
+# PATTERN. Returns 1 if it never came; if PID exited, READY_RC is its status.
+wait_ready() {
+    local pid=$1 log=$2 pattern=$3 i
+    READY_RC=
     for ((i = 0; i < 300; i++)); do
-        grep -qs '^dpdk-relay: ready' "$logf" && return 0
-        kill -0 "$RELAY_PID" 2>/dev/null || { wait "$RELAY_PID"; RELAY_RC=$?; RELAY_PID=; return 1; }
+        grep -qs -- "$pattern" "$log" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid"
+            READY_RC=$?
+            return 1
+        fi
         sleep 0.1
     done
     return 1
+}
+
+# why_failed LOG: the lines of a program's log that say why it failed, on one line.
+why_failed() {
+    local why
+    why=$(grep -iE 'error|fail|cannot|unable|not supported|invalid|denied|cause' "$1" 2>/dev/null | tail -n 3)
+    [ -n "$why" ] || why=$(tail -n 2 "$1" 2>/dev/null)
+    echo "$why" | tr '\n' ' ' | cut -c1-400
 }
 
 # stop_pid PID [TIMEOUT]: SIGTERM, wait up to TIMEOUT seconds (default 20),

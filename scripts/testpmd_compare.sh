@@ -152,15 +152,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# why_failed LOG: the most telling lines of a log that ended in failure (or its
-# last two).
-why_failed() {
-    local why
-    why=$(grep -iE 'error|fail|cannot|unable|not supported|invalid|denied|cause' "$1" 2>/dev/null | tail -n 3)
-    [ -n "$why" ] || why=$(tail -n 2 "$1" 2>/dev/null)
-    echo "$why" | tr '\n' ' ' | cut -c1-400
-}
-
 # ---------------------------------------------------------------------------
 # Programs. start_prog pmd|relay TRAFFIC PCAP [LOG]: starts one in the background,
 # sets PROG_PID and PROG_FPREFIX, waits until it forwards. PROG_WHY says why not.
@@ -168,7 +159,7 @@ eal_vdevs() {
     echo "--vdev $FEED_DEV,rx_pcap=$1,infinite_rx=1 --vdev $SINK_DEV,no-rx=1"
 }
 start_prog() {
-    local prog=$1 traffic=$2 pcap=$3 ready topo=paired i
+    local prog=$1 traffic=$2 pcap=$3 ready topo=paired
     PROG_LOG=${4:-$TMP/$prog-$traffic.log}
     PROG_WHY=
     : >"$PROG_LOG"
@@ -197,17 +188,13 @@ start_prog() {
             ;;
     esac
     PROG_PID=$!
-    for ((i = 0; i < 300; i++)); do
-        grep -qs -- "$ready" "$PROG_LOG" && return 0
-        if ! kill -0 "$PROG_PID" 2>/dev/null; then
-            wait "$PROG_PID"
-            PROG_WHY="exited $?"
-            PROG_PID=
-            dpdk_runtime_cleanup "$PROG_FPREFIX"
-            return 1
-        fi
-        sleep 0.1
-    done
+    wait_ready "$PROG_PID" "$PROG_LOG" "$ready" && return 0
+    if [ -n "$READY_RC" ]; then
+        PROG_WHY="exited $READY_RC"
+        PROG_PID=
+        dpdk_runtime_cleanup "$PROG_FPREFIX"
+        return 1
+    fi
     PROG_WHY="not ready after 30 s"
     stop_prog
     return 1

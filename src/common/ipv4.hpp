@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relay {
 
@@ -22,6 +23,22 @@ struct Prefix {
 };
 
 using Mac = std::array<uint8_t, 6>;
+
+// The box's addresses on one port: the one that names its subnet, and aliases.
+struct PortAddresses {
+    Ipv4 address = 0;
+    std::vector<Ipv4> aliases;
+
+    bool owns(Ipv4 a) const
+    {
+        if (a == address)
+            return true;
+        for (Ipv4 x : aliases)
+            if (x == a)
+                return true;
+        return false;
+    }
+};
 
 std::optional<Ipv4> parse_ipv4(std::string_view s);
 // "a.b.c.d" or "a.b.c.d/len"; host bits must be zero unless allow_host_bits.

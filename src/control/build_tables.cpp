@@ -115,9 +115,8 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         PortTable &p = t->ports[id];
         p.name = pc.name;
         p.mac = resolved[i].mac;
-        p.address = pc.address;
+        static_cast<PortAddresses &>(p) = pc;
         p.subnet = pc.subnet;
-        p.aliases = pc.aliases;
         p.mtu = pc.mtu;
         t->port_ids.push_back(id);
     }

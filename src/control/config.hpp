@@ -33,25 +33,14 @@ struct SourceMark {
 constexpr uint16_t min_mtu = 576, max_mtu = 9216;
 constexpr uint16_t min_buffer_size = 2048, max_buffer_size = 65280;
 
-struct PortConfig {
+// address and aliases (PortAddresses): the box's own on this port.
+struct PortConfig : PortAddresses {
     std::string name;
     std::string device; // ethdev name, PCI address or port id
-    Ipv4 address = 0;
     Prefix subnet;      // connected subnet, from address/len
     std::optional<Ipv4> gateway;
     uint16_t mtu = 1500; // the largest IPv4 packet sent out of the port
-    std::vector<Ipv4> aliases; // more addresses of the box on this port
     SourceMark mark;
-
-    bool owns(Ipv4 a) const
-    {
-        if (a == address)
-            return true;
-        for (Ipv4 x : aliases)
-            if (x == a)
-                return true;
-        return false;
-    }
 };
 
 struct NeighbourConfig {

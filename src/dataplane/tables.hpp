@@ -22,23 +22,12 @@ namespace relay {
 // Ethdev port ids the dataplane can use: they index small per-port arrays.
 constexpr uint16_t max_ports = 8;
 
-struct PortTable {
+// address and aliases (PortAddresses): the ones it answers ARP for.
+struct PortTable : PortAddresses {
     std::string name; // config name, for messages
     rte_ether_addr mac{};
-    Ipv4 address = 0;
     Prefix subnet;
-    std::vector<Ipv4> aliases; // more addresses it answers ARP for
-    uint16_t mtu = 1500;       // larger IPv4 packets leave as fragments
-
-    bool owns(Ipv4 a) const
-    {
-        if (a == address)
-            return true;
-        for (Ipv4 x : aliases)
-            if (x == a)
-                return true;
-        return false;
-    }
+    uint16_t mtu = 1500; // larger IPv4 packets leave as fragments
 };
 
 // One RELAY rule: a range of relay ports on one box address (or all of them).

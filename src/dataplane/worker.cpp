@@ -256,12 +256,13 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     uint32_t rules[burst_size];
     int local[burst_size];
     uint16_t k = 0, d = 0;
+    const bool relays = !t.relay_map.empty(); // the same for the whole burst
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-        local[i] = relay_candidate(t, in_port, pkts[i]);
+        local[i] = relays ? relay_candidate(t, in_port, pkts[i]) : -1;
     }
     for (uint16_t i = 0; i < n; i++) {
         if (local[i] >= 0 && direct_relay(t, pkts[i], local[i], direct[d])) {
@@ -502,14 +503,13 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 }
 
 // The common case, ahead of the general parse: a whole UDP datagram without
-// IP options, unicast to this port, to a box address. Returns the address's
-// index in locals, or -1 for anything else, and prefetches the relay_map slots
-// its destination port may have.
+// IP options, unicast to this port, to a box address, on a box with relay
+// ports. Returns the address's index in locals, or -1 for anything else, and
+// prefetches the relay_map slots its destination port may have.
 [[gnu::always_inline]] inline int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
-    if (t.relay_map.empty() ||
-        frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
+    if (frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
         return -1;
     const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
     const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(eth + 1);

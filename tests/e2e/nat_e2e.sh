@@ -21,14 +21,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$HERE/../../scripts/lib.sh"
 
-if [ $# -lt 1 ]; then
-    echo "usage: $0 DPDK_RELAY [WORKERS]" >&2
-    exit 2
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: the e2e test needs root (network namespaces, veth, af_packet)"
-    exit 77
-fi
+e2e_check $# 1 "$0 DPDK_RELAY [WORKERS]"
 
 RELAY_BIN=$1
 WORKERS=${2:-1}

@@ -12,14 +12,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$HERE/../../scripts/lib.sh"
 
-if [ $# -lt 2 ]; then
-    echo "usage: $0 DPDK_RELAY RELAYSTATE [WORKERS]" >&2
-    exit 2
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: the e2e test needs root (network namespaces, veth, af_packet)"
-    exit 77
-fi
+e2e_check $# 2 "$0 DPDK_RELAY RELAYSTATE [WORKERS]"
 
 RELAY_BIN=$1
 RELAYSTATE=$2

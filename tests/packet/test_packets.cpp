@@ -5,7 +5,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include "build_tables.hpp"
+#include "box.hpp"
 #include "neighbour.hpp"
 #include "packet_builder.hpp"
 #include "port.hpp"
@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 using namespace relay;
+using relay::test::ether;
+using relay::test::finish_box;
 using relay::test::Packet;
 
 namespace {
@@ -40,13 +42,6 @@ const Ipv4 box2 = 0xc0000201;  // 192.0.2.1, a second address on port 1
 const Ipv4 alias2 = 0xc0000207; // 192.0.2.7, an alias on port 1
 const Ipv4 host_a = 0x0a00000a, host_b = 0x0a00000b, host_c = 0x0a00000c;
 const uint16_t port_a = 40000, port_b = 40001, port_c = 40002;
-
-rte_ether_addr ether(const Mac &m)
-{
-    rte_ether_addr e;
-    std::memcpy(e.addr_bytes, m.data(), 6);
-    return e;
-}
 
 // The box the tests run: two ports sharing one MAC, relay ports 3000-3099 on
 // every box address and 5000-5009 on the wan address alone, and a stateless
@@ -73,36 +68,17 @@ rules:
 relay: { initial_state: INITIAL }
 )";
 
-struct Rig {
-    Config config;
-    std::unique_ptr<Tables> tables;
-    std::unique_ptr<RelayTable> relay_table;
-    std::unique_ptr<NeighbourTable> neighbours;
-    DataplaneShared shared;
-    LcoreCounters counters;
-    std::unique_ptr<Worker> worker_ptr;
-
-    explicit Rig(uint8_t initial_state)
+struct Rig : relay::test::Box {
+    // `text`: a config whose relay section says INITIAL where the state goes.
+    explicit Rig(uint8_t initial_state, std::string text = rig_config)
     {
-        std::string text = rig_config;
         text.replace(text.find("INITIAL"), 7, initial_state ? "enabled" : "disabled");
         config = parse_config(text, "rig.yaml");
-        const std::vector<ResolvedPort> resolved = {{0, ether(box_mac)}, {1, ether(box_mac)}};
-        tables = build_tables(config, resolved);
-        relay_table = std::make_unique<RelayTable>(tables->relay_entries, initial_state);
-        tables->relay = relay_table.get();
-        neighbours = std::make_unique<NeighbourTable>(64);
-        load_static_neighbours(config, resolved, *neighbours);
-        tables->neighbours = neighbours.get();
-        shared.pools = pools;
-        shared.clock.store(1);
-        shared.tables.store(tables.get());
-        worker_ptr = std::make_unique<Worker>(shared, 0, counters, tables->relay_entries,
-                                              static_cast<uint32_t>(config.rules.size()));
+        finish_box(*this, {{0, ether(box_mac)}, {1, ether(box_mac)}}, pools);
     }
 
     RelayTable &relay() { return *relay_table; }
-    Worker &worker() { return *worker_ptr; }
+    Worker &worker() { return *workers[0]; }
 
     struct Frame {
         uint16_t port;
@@ -238,6 +214,39 @@ TEST_CASE("every relay transition, as SPEC section 4 lists them")
     const RelaySnapshot s = rig.relay().read(0);
     CHECK_FALSE(s.a.known());
     CHECK_FALSE(s.b.known());
+}
+
+TEST_CASE("a rule above a relay range keeps its packets from the classifier-free path")
+{
+    // Port 3050 of 10.0.0.1 matches the DEST rule first; the rest of the range
+    // relays, and only it is direct.
+    Rig rig(state::set0, R"(
+ports:
+  - { name: lan, device: "0", address: 10.0.0.1/24 }
+  - { name: wan, device: "1", address: 192.0.2.1/24 }
+neighbours:
+  - { address: 10.0.0.53, mac: "02:00:00:00:00:35" }
+rules:
+  - "-A PREROUTING -p udp -d 10.0.0.1 --dport 3050 -j DEST --to=10.0.0.53"
+  - "-A PREROUTING -p udp --dport 3000:3099 -j RELAY"
+  - "-A PREROUTING -p udp --dport 4000:4099 -j RELAY"
+relay: { initial_state: INITIAL }
+)");
+    CHECK_FALSE(rig.tables->ranges[0].direct);
+    CHECK(rig.tables->ranges[1].direct);
+    run_steps(rig, {
+        {"to 3050: DEST, not the relay", {}, from(mac_a, host_a, port_a, box, 3050).bytes(),
+         Packet().eth(Mac{0x02, 0, 0, 0, 0, 0x35}, box_mac).ipv4(host_a, 0x0a000035, 63)
+             .udp(port_a, 3050).payload(21, uint8_t(port_a)).bytes(),
+         Counter::rewritten_dest},
+        {"to 3051: relayed through the classifier", {}, from(mac_a, host_a, port_a, box, 3051).bytes(),
+         {}, Counter::drop_relay_unlearned},
+        {"to 4000: relayed directly", {}, from(mac_a, host_a, port_a, box, 4000).bytes(), {},
+         Counter::drop_relay_unlearned},
+    });
+    CHECK(rig.worker().rule_hits(0) == 1);
+    CHECK(rig.worker().rule_hits(1) == 1);
+    CHECK(rig.worker().rule_hits(2) == 1);
 }
 
 TEST_CASE("relayed packets carry the receiving endpoint's box address and MAC")
