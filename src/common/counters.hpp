@@ -32,6 +32,9 @@ namespace relay {
     X(relayed_bytes, false, "IPv4 bytes relayed between endpoints")                          \
     X(relay_learned, false, "endpoints learned (A or B)")                                    \
     X(relay_resets, false, "ports reset by a third endpoint")                                \
+    X(relay_expired, false, "endpoints forgotten after their idle timeout")                  \
+    X(reloads, false, "config reloads applied")                                              \
+    X(reloads_failed, false, "config reloads refused: nothing changed")                      \
     X(drop_malformed, true, "truncated or inconsistent headers")                             \
     X(drop_truncated, true, "frame shorter than its IPv4 total length (see buffer_size)")    \
     X(drop_non_ipv4, true, "ethertype neither IPv4 nor ARP")                                 \

@@ -125,4 +125,57 @@ uint8_t RelayTable::write_state(uint32_t idx, uint8_t value)
     return st;
 }
 
+int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout)
+{
+    Entry &e = entries_[idx];
+    auto idle = [now, timeout](const std::atomic<uint32_t> &seen) {
+        const uint32_t t = seen.load(std::memory_order_relaxed);
+        return now >= t && now - t >= timeout;
+    };
+    // Most entries are busy or empty: look before taking the lock.
+    const uint8_t level = e.state.load(std::memory_order_acquire) & state::set_mask;
+    if (level < state::set1 || (!idle(e.seen_a) && (level == state::set1 || !idle(e.seen_b))))
+        return 0;
+
+    const uint32_t seq = lock(e);
+    const uint8_t st = static_cast<uint8_t>(e.state.load(std::memory_order_relaxed));
+    Endpoint a = unpack(e.a0.load(std::memory_order_relaxed), e.a1.load(std::memory_order_relaxed));
+    Endpoint b = unpack(e.b0.load(std::memory_order_relaxed), e.b1.load(std::memory_order_relaxed));
+    const bool has_b = (st & state::set_mask) == state::set2;
+    const bool drop_a = (st & state::set_mask) >= state::set1 && idle(e.seen_a);
+    const bool drop_b = has_b && idle(e.seen_b);
+    uint8_t out = st;
+    int forgotten = int(drop_a) + int(drop_b);
+    if (drop_a && (drop_b || !has_b)) {
+        out = state::set0;
+        a = b = Endpoint{};
+    } else if (drop_a) { // B stays, as the only endpoint: A
+        out = static_cast<uint8_t>(state::set1 | (st & state::active2 ? state::active1 : 0));
+        a = b;
+        b = Endpoint{};
+        e.seen_a.store(e.seen_b.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    } else if (drop_b) {
+        out = static_cast<uint8_t>(state::set1 | (st & state::active1));
+        b = Endpoint{};
+    }
+    if (forgotten)
+        store(e, out, a, b);
+    unlock(e, seq, forgotten != 0);
+    return forgotten;
+}
+
+bool RelayTable::restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected)
+{
+    Entry &e = entries_[idx];
+    const uint32_t seq = lock(e);
+    const bool write = expected == any_version || seq == expected;
+    if (write) {
+        store(e, s.state, s.a, s.b);
+        e.seen_a.store(s.seen_a, std::memory_order_relaxed);
+        e.seen_b.store(s.seen_b, std::memory_order_relaxed);
+    }
+    unlock(e, seq, write);
+    return write;
+}
+
 } // namespace relay

@@ -152,6 +152,20 @@ public:
     // Writes a state word (SPEC section 4 mask semantics); returns the new state.
     uint8_t write_state(uint32_t idx, uint8_t value);
 
+    // Forgets the endpoints of entry idx that have sent nothing for `timeout`
+    // seconds at `now`, as if they had never been learned: the other one, if
+    // it stays, becomes A (SET1). Returns how many it forgot.
+    int expire(uint32_t idx, uint32_t now, uint32_t timeout);
+
+    // Changes with every write to the entry (a reload copies what changed).
+    uint32_t version(uint32_t idx) const { return entries_[idx].seq.load(std::memory_order_acquire); }
+
+    // Overwrites an entry with a snapshot (carried over by a reload, or read
+    // from a state file), if its version is still `expected` (any_version:
+    // whatever it is). Returns whether it wrote.
+    static constexpr uint32_t any_version = 1; // never a stable version: those are even
+    bool restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected = any_version);
+
     // Stores the coarse clock for slot 1 (A) or 2 (B) if its second changed.
     void touch(uint32_t idx, int slot, uint32_t now)
     {
@@ -169,7 +183,11 @@ private:
     };
 
     uint32_t lock(Entry &e);
-    static void unlock(Entry &e, uint32_t seq) { e.seq.store(seq + 2, std::memory_order_release); }
+    // Publishes a write; without one the version stays what it was.
+    static void unlock(Entry &e, uint32_t seq, bool wrote = true)
+    {
+        e.seq.store(wrote ? seq + 2 : seq, std::memory_order_release);
+    }
     static void store(Entry &e, uint8_t state, const Endpoint &a, const Endpoint &b);
 
     uint32_t size_;

@@ -137,6 +137,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         range.lo = r.match.dport.value->lo;
         range.hi = r.match.dport.value->hi;
         range.address = r.match.dst.present() ? r.match.dst.value->addr : 0;
+        range.idle_timeout = r.idle_timeout.value_or(config.relay.idle_timeout);
         range.direct = relays_directly(config, i, range.address ? std::vector<Ipv4>{range.address}
                                                                  : t->locals);
         t->add_range(range);
@@ -196,6 +197,8 @@ std::string describe_config(const Config &config, const std::vector<uint64_t> &h
             << entries[i] << " classifier entr" << (entries[i] == 1 ? "y" : "ies");
         if (i < hits.size())
             out << ", " << hits[i] << " hit" << (hits[i] == 1 ? "" : "s");
+        if (r.idle_timeout)
+            out << ", idle timeout " << *r.idle_timeout << " s";
         out << ")\n";
         if (r.target == Target::relay)
             relay_ports += r.match.dport.value->hi - r.match.dport.value->lo + 1u;
@@ -203,7 +206,15 @@ std::string describe_config(const Config &config, const std::vector<uint64_t> &h
     out << "classifier: " << compiled.prerouting.size() << " prerouting and "
         << compiled.postrouting.size() << " postrouting entries\n";
     out << "relay: initial state " << (config.relay.initial_state ? "enabled" : "disabled")
-        << ", learning reset, " << relay_ports << " relay ports\n";
+        << ", learning reset, " << relay_ports << " relay ports, idle timeout ";
+    if (config.relay.idle_timeout)
+        out << config.relay.idle_timeout << " s";
+    else
+        out << "none";
+    out << ", state file " << (config.relay.state_file.empty() ? "none" : config.relay.state_file);
+    if (!config.relay.state_file.empty())
+        out << " (saved every " << config.relay.state_interval << " s)";
+    out << "\n";
     return out.str();
 }
 

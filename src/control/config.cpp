@@ -379,7 +379,7 @@ private:
         if (!v.node.IsMap())
             fail(v, std::string("must be a rule (a mapping or an iptables string), not ") +
                         kind(v.node));
-        const Fields f = mapping(v, {"hook", "match", "target", "to"});
+        const Fields f = mapping(v, {"hook", "match", "target", "to", "idle_timeout"});
         src.fields = f.items;
         const Value &hook = require(f, "hook");
         const std::string h = scalar(hook);
@@ -390,6 +390,11 @@ private:
         r.target = value<Target>(require(f, "target"), syntax::target);
         if (const Value *to = f.find("to"))
             r.to = value<Ipv4>(*to, syntax::address);
+        if (const Value *t = f.find("idle_timeout")) {
+            if (r.target != Target::relay)
+                fail(*t, "only a RELAY rule has an idle timeout");
+            r.idle_timeout = static_cast<uint32_t>(number(*t, 0, UINT32_MAX, "a number of seconds"));
+        }
         if (const Value *m = f.find("match")) {
             const Fields mf = mapping(
                 *m, {"in_port", "out_port", "proto", "src", "dst", "sport", "dport"});
@@ -520,7 +525,8 @@ private:
 
     RelayConfig relay(const Value &v) const
     {
-        const Fields f = mapping(v, {"initial_state", "learning", "idle_timeout"});
+        const Fields f = mapping(
+            v, {"initial_state", "learning", "idle_timeout", "state_file", "state_interval"});
         RelayConfig r;
         if (const Value *s = f.find("initial_state")) {
             const std::string state = scalar(*s);
@@ -537,12 +543,18 @@ private:
             else
                 fail(*l, quoted(mode) + " is not a learning mode (reset, strict or probation)");
         }
-        if (const Value *t = f.find("idle_timeout")) {
-            const uint64_t n = number(*t, 0, UINT32_MAX, "a number of seconds");
-            if (n != 0)
-                fail(*t, "idle timeouts are not supported by this version (use 0)");
-            r.idle_timeout = static_cast<uint32_t>(n);
+        if (const Value *t = f.find("idle_timeout"))
+            r.idle_timeout = static_cast<uint32_t>(number(*t, 0, UINT32_MAX, "a number of seconds"));
+        if (const Value *s = f.find("state_file")) {
+            r.state_file = scalar(*s);
+            if (r.state_file[0] != '/') {
+                const size_t slash = file_.rfind('/');
+                if (slash != std::string::npos)
+                    r.state_file = file_.substr(0, slash + 1) + r.state_file;
+            }
         }
+        if (const Value *i = f.find("state_interval"))
+            r.state_interval = static_cast<uint32_t>(number(*i, 1, 86400, "a number of seconds"));
         return r;
     }
 

@@ -83,6 +83,8 @@ struct Rule {
     Target target = Target::relay;
     Ipv4 to = 0;      // DEST/SOURCE
     std::string text; // the rule as an iptables string, for display
+    // RELAY only, mapping form: overrides relay.idle_timeout for this range.
+    std::optional<uint32_t> idle_timeout;
     SourceMark mark;
 };
 
@@ -92,6 +94,8 @@ struct RelayConfig {
     uint8_t initial_state = 0; // 0 disabled, 1 enabled (SET0)
     LearningMode learning = LearningMode::reset;
     uint32_t idle_timeout = 0; // seconds; 0 = never
+    std::string state_file;    // empty: none; relative to the config file's directory
+    uint32_t state_interval = 10; // seconds between saves of the state file
 };
 
 struct Config {

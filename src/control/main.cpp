@@ -12,12 +12,14 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_pdump.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -27,6 +29,7 @@ using namespace relay;
 namespace {
 
 volatile std::sig_atomic_t stop_signal = 0;
+volatile std::sig_atomic_t reload_signal = 0;
 
 constexpr uint32_t neighbour_capacity = 4096;
 // A learned neighbour not confirmed by ARP for this long is forgotten; workers
@@ -37,6 +40,7 @@ constexpr uint32_t neighbour_max_age = 300;
 constexpr unsigned housekeeping_us = 1000;
 
 void on_signal(int sig) { stop_signal = sig; }
+void on_reload_signal(int) { reload_signal = 1; }
 
 void install_signal_handlers()
 {
@@ -45,7 +49,17 @@ void install_signal_handlers()
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+}
+
+void log_line(const std::string &line)
+{
+    if (line.empty())
+        return;
+    std::printf("dpdk-relay: %s\n", line.c_str());
+    std::fflush(stdout);
 }
 
 [[noreturn]] void fail(const std::string &msg, int code = 1)
@@ -55,6 +69,16 @@ void install_signal_handlers()
 }
 
 int launch_worker(void *arg) { return static_cast<Worker *>(arg)->run(); }
+
+rte_rcu_qsbr *create_qsbr(uint16_t workers)
+{
+    const size_t size = rte_rcu_qsbr_get_memsize(workers);
+    auto *q = static_cast<rte_rcu_qsbr *>(rte_zmalloc("relay_qsbr", size, RTE_CACHE_LINE_SIZE));
+    if (!q || rte_rcu_qsbr_init(q, workers) != 0)
+        throw std::runtime_error(std::string("cannot set up RCU for reloads: ") +
+                                 rte_strerror(rte_errno));
+    return q;
+}
 
 std::vector<ResolvedPort> resolve_ports(const Config &config)
 {
@@ -169,18 +193,17 @@ int main(int argc, char **argv)
     const auto queues = static_cast<uint16_t>(rt.worker_lcores.size());
 
     try {
-        std::vector<ResolvedPort> resolved = resolve_ports(rt.config);
-        rt.tables = build_tables(rt.config, resolved);
-        rt.relay = std::make_unique<RelayTable>(rt.tables->relay_entries,
-                                                rt.config.relay.initial_state);
-        rt.tables->relay = rt.relay.get();
+        rt.resolved = resolve_ports(rt.config);
         rt.neighbours = std::make_unique<NeighbourTable>(neighbour_capacity);
-        load_static_neighbours(rt.config, resolved, *rt.neighbours);
-        rt.tables->neighbours = rt.neighbours.get();
-        rt.shared.pools = create_mbuf_pools(static_cast<unsigned>(resolved.size()), queues,
+        load_static_neighbours(rt.config, rt.resolved, *rt.neighbours);
+        Runtime::Built b = rt.build(rt.config);
+        rt.tables = std::move(b.tables);
+        rt.relay = std::move(b.relay);
+        rt.shared.qsbr = create_qsbr(queues);
+        rt.shared.pools = create_mbuf_pools(static_cast<unsigned>(rt.resolved.size()), queues,
                                             rt.config.buffer_size);
-        for (size_t i = 0; i < resolved.size(); i++)
-            start_port(resolved[i].port_id, rt.config.ports[i].name, queues,
+        for (size_t i = 0; i < rt.resolved.size(); i++)
+            start_port(rt.resolved[i].port_id, rt.config.ports[i].name, queues,
                        rt.shared.pools.packets);
     } catch (const std::exception &e) {
         fail(e.what());
@@ -190,12 +213,11 @@ int main(int argc, char **argv)
                      rte_strerror(rte_errno));
 
     rt.shared.clock.store(1, std::memory_order_relaxed);
+    log_line(rt.restore_state(1));
     rt.shared.tables.store(rt.tables.get(), std::memory_order_release);
     rt.counters.reset(new LcoreCounters[queues]);
     for (uint16_t q = 0; q < queues; q++)
-        rt.workers.push_back(std::make_unique<Worker>(
-            rt.shared, q, rt.counters[q], rt.tables->relay_entries,
-            static_cast<uint32_t>(rt.config.rules.size())));
+        rt.workers.push_back(std::make_unique<Worker>(rt.shared, q, rt.counters[q]));
     register_telemetry(rt);
     for (uint16_t q = 0; q < queues; q++)
         rte_eal_remote_launch(launch_worker, rt.workers[q].get(), rt.worker_lcores[q]);
@@ -204,28 +226,50 @@ int main(int argc, char **argv)
     std::fflush(stdout);
 
     // Housekeeping on the main lcore: the coarse clock the workers stamp
-    // last-seen times with, and the neighbour table's single writer.
+    // last-seen times with, the neighbour table's single writer, and once a
+    // second idle expiry and (every state_interval) the state file; reloads
+    // asked for by SIGHUP.
     const uint64_t start = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
-    uint32_t expired_at = 0;
+    uint32_t second = 1, saved_at = 1;
     while (!stop_signal) {
         usleep(housekeeping_us);
         const auto now = static_cast<uint32_t>((rte_get_tsc_cycles() - start) / hz) + 1;
         rt.shared.clock.store(now, std::memory_order_relaxed);
         rt.neighbours->apply_updates(now);
-        if (now != expired_at) {
-            rt.neighbours->expire(now, neighbour_max_age);
-            expired_at = now;
+        if (reload_signal) {
+            reload_signal = 0;
+            std::lock_guard<std::mutex> hold(rt.control);
+            const ReloadResult r = rt.reload();
+            log_line("SIGHUP: " + r.message + " (" + std::to_string(int(r.ms * 1000)) + " us)");
+        }
+        if (now == second)
+            continue;
+        second = now;
+        rt.neighbours->expire(now, neighbour_max_age);
+        std::lock_guard<std::mutex> hold(rt.control);
+        rt.expire_idle(now);
+        if (now - saved_at >= rt.config.relay.state_interval) {
+            log_line(rt.save_state());
+            saved_at = now;
         }
     }
 
     std::printf("dpdk-relay: stopping on signal %d\n", int(stop_signal));
     rt.shared.stop.store(true, std::memory_order_relaxed);
     rte_eal_mp_wait_lcore();
+    {
+        std::lock_guard<std::mutex> hold(rt.control);
+        log_line(rt.save_state());
+    }
     print_counters(rt);
     for (uint16_t id : rt.tables->port_ids)
         stop_port(id);
-    rt.tables.reset(); // its DPDK tables go before EAL does
-    rt.neighbours.reset();
+    {
+        std::lock_guard<std::mutex> hold(rt.control); // no telemetry callback holds them
+        rt.tables.reset(); // its DPDK tables go before EAL does
+        rt.neighbours.reset();
+    }
+    rte_free(rt.shared.qsbr);
     rte_eal_cleanup();
     return 0;
 }

@@ -1,13 +1,16 @@
 // The /relay/... commands on the DPDK telemetry socket (SPEC section 5).
-// Each client's callbacks run on that client's own thread, concurrently: they
-// read counters (relaxed atomics), read the relay table through its seqlock,
-// and write states with RelayTable::write_state, which takes the entry's lock.
+// Each client's callbacks run on that client's own thread, concurrently: each
+// holds Runtime::control (a reload may replace the tables), reads counters
+// (relaxed atomics), reads the relay table through its seqlock, and writes
+// states with RelayTable::write_state, which takes the entry's lock.
 #include "runtime.hpp"
 
 #include <rte_telemetry.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <mutex>
 #include <string>
 
 namespace relay {
@@ -26,6 +29,21 @@ int reply_error(rte_tel_data *d, const std::string &msg)
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_string(d, "error", msg.c_str());
     return 0;
+}
+
+// Telemetry strings hold at most RTE_TEL_MAX_STRING_LEN - 1 bytes: a longer
+// text goes as a list of pieces that a client joins.
+void add_long_string(rte_tel_data *d, const char *key, const std::string &text)
+{
+    constexpr size_t piece = RTE_TEL_MAX_STRING_LEN - 1;
+    rte_tel_data *list = rte_tel_data_alloc();
+    if (!list)
+        return;
+    rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
+    for (size_t at = 0; at < text.size(); at += piece)
+        rte_tel_data_add_array_string(list, text.substr(at, piece).c_str());
+    if (rte_tel_data_add_dict_container(d, key, list, 0) != 0)
+        rte_tel_data_free(list);
 }
 
 void add_endpoint(rte_tel_data *d, const char *key, const Endpoint &e, uint32_t seen)
@@ -55,18 +73,12 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
     rte_tel_data_add_dict_string(d, "address", entry_address(t, e).c_str());
     rte_tel_data_add_dict_int(d, "state", s.state);
     rte_tel_data_add_dict_string(d, "names", state_names(s.state).c_str());
+    rte_tel_data_add_dict_int(d, "idle_timeout", int(t.ranges[t.entry_range[e]].idle_timeout));
     if (s.a.known())
         add_endpoint(d, "a", s.a, s.seen_a);
     if (s.b.known())
         add_endpoint(d, "b", s.b, s.seen_b);
-    uint64_t sums[4] = {};
-    for (const auto &w : runtime->workers) {
-        const RelayPortCounters &pc = w->port_counters(e);
-        sums[0] += pc.to_a_packets.load(std::memory_order_relaxed);
-        sums[1] += pc.to_a_bytes.load(std::memory_order_relaxed);
-        sums[2] += pc.to_b_packets.load(std::memory_order_relaxed);
-        sums[3] += pc.to_b_bytes.load(std::memory_order_relaxed);
-    }
+    const std::array<uint64_t, 4> sums = runtime->port_counts(e);
     rte_tel_data_add_dict_u64(d, "to_a_packets", sums[0]);
     rte_tel_data_add_dict_u64(d, "to_a_bytes", sums[1]);
     rte_tel_data_add_dict_u64(d, "to_b_packets", sums[2]);
@@ -257,27 +269,59 @@ int cmd_stats(const char *, const char *params, rte_tel_data *d)
     return 0;
 }
 
+// Re-reads the config file. The reply says what changed ("reloaded") or
+// why nothing did ("error", cut to a telemetry string, and the whole text as
+// the pieces of "message").
+int cmd_reload(const char *, const char *params, rte_tel_data *d)
+{
+    if (params && *params)
+        return reply_error(d, "/relay/reload takes no parameters");
+    const ReloadResult r = runtime->reload();
+    std::printf("dpdk-relay: /relay/reload: %s (%d us)\n", r.message.c_str(), int(r.ms * 1000));
+    std::fflush(stdout);
+    if (!r.ok)
+        reply_error(d, r.message);
+    else {
+        rte_tel_data_start_dict(d);
+        rte_tel_data_add_dict_string(d, "reloaded", r.message.c_str());
+        rte_tel_data_add_dict_int(d, "us", int(r.ms * 1000));
+    }
+    add_long_string(d, "message", r.message);
+    return 0;
+}
+
+// Every command holds Runtime::control while it runs.
+template <int (*F)(const char *, const char *, rte_tel_data *)>
+int locked(const char *cmd, const char *params, rte_tel_data *d)
+{
+    std::lock_guard<std::mutex> hold(runtime->control);
+    return F(cmd, params, d);
+}
+
 } // namespace
 
 void register_telemetry(Runtime &rt)
 {
     runtime = &rt;
-    rte_telemetry_register_cmd("/relay/port", cmd_port,
+    rte_telemetry_register_cmd("/relay/port", locked<cmd_port>,
                                "State, endpoints and counters of a relay port. Parameters: "
                                "PORT or ADDR:PORT");
-    rte_telemetry_register_cmd("/relay/set", cmd_set,
+    rte_telemetry_register_cmd("/relay/set", locked<cmd_set>,
                                "Writes a relay port's state word. Parameters: PORT,VALUE "
                                "(0-15 or a name)");
     rte_telemetry_register_cmd("/relay/ports",
-                               cmd_ports, "Relay ports not in their initial state. "
+                               locked<cmd_ports>, "Relay ports not in their initial state. "
                                           "Parameters: [START] (paged)");
-    rte_telemetry_register_cmd("/relay/rules", cmd_rules,
+    rte_telemetry_register_cmd("/relay/rules", locked<cmd_rules>,
                                "The compiled rule table with hit counters. Parameters: "
                                "[START] (paged)");
-    rte_telemetry_register_cmd("/relay/neighbours", cmd_neighbours,
+    rte_telemetry_register_cmd("/relay/neighbours", locked<cmd_neighbours>,
                                "The ARP neighbour table (first 200 entries). No parameters");
-    rte_telemetry_register_cmd("/relay/stats", cmd_stats,
+    rte_telemetry_register_cmd("/relay/stats", locked<cmd_stats>,
                                "Counters: totals and per worker lcore. No parameters");
+    rte_telemetry_register_cmd("/relay/reload", locked<cmd_reload>,
+                               "Re-reads the config file; a bad one changes nothing and the "
+                               "reply says why. No parameters");
 }
 
 } // namespace relay

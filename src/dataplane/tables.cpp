@@ -18,6 +18,28 @@ void Tables::add_range(RelayRange r)
     ranges.push_back(r);
 }
 
+void Tables::add_counters(uint16_t workers)
+{
+    counters.clear();
+    for (uint16_t q = 0; q < workers; q++) {
+        TableCounters c;
+        c.ports.reset(new RelayPortCounters[relay_entries ? relay_entries : 1]);
+        c.rule_hits.reset(new std::atomic<uint64_t>[actions.empty() ? 1 : actions.size()]());
+        counters.push_back(std::move(c));
+    }
+}
+
+uint32_t Tables::range_entry(Ipv4 address, uint16_t port) const
+{
+    if (relay_map.empty())
+        return no_relay;
+    int slot = 0;
+    if (address != 0 && (slot = local_index(address) + 1) == 0)
+        return no_relay;
+    const RelaySlot &s = relay_map[size_t(slot) << 16 | port];
+    return s.entry != no_relay && ranges[s.range].address == address ? s.entry : no_relay;
+}
+
 uint32_t Tables::find_entry(const std::string &spec, std::string &err) const
 {
     std::string addr_part, port_part = spec;

@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,7 @@ struct RelayRange {
     uint16_t lo = 0, hi = 0;
     Ipv4 address = 0;  // 0: every box address
     uint16_t rule = 0; // index in the config's rules
+    uint32_t idle_timeout = 0; // seconds an endpoint may stay silent; 0: forever
     // The rule matches on nothing but address, protocol and port, and no
     // earlier PREROUTING rule can match its packets: workers relay them
     // without asking the classifier, which would answer this rule anyway.
@@ -53,6 +55,20 @@ struct RuleAction {
 };
 
 class NeighbourTable;
+
+// Per relay port, per worker lcore: what was relayed to each endpoint.
+// dataplane: rw (its own lcore only), control: ro.
+struct RelayPortCounters {
+    std::atomic<uint64_t> to_a_packets{0}, to_a_bytes{0}, to_b_packets{0}, to_b_bytes{0};
+};
+
+// What one worker counts of one table's relay ports and rules. They belong to
+// the table because a reload renumbers both; the control side carries their
+// sums over to the next table. dataplane: rw (its own lcore only), control: ro.
+struct TableCounters {
+    std::unique_ptr<RelayPortCounters[]> ports;        // by relay entry
+    std::unique_ptr<std::atomic<uint64_t>[]> rule_hits; // by rule
+};
 
 constexpr uint32_t no_relay = ~0u;
 
@@ -82,6 +98,10 @@ struct Tables {
     std::unique_ptr<RouteTable> routes;
     RelayTable *relay = nullptr;          // mutable state, see relay_table.hpp
     NeighbourTable *neighbours = nullptr; // mutable state, see neighbour.hpp
+    std::vector<TableCounters> counters;  // by worker queue, see add_counters
+
+    // Gives each of `workers` workers its counters of this table.
+    void add_counters(uint16_t workers);
 
     // Index in locals, or -1.
     int local_index(Ipv4 a) const
@@ -124,6 +144,10 @@ struct Tables {
         return static_cast<uint16_t>(r.lo + (e - r.base));
     }
     Ipv4 entry_address(uint32_t e) const { return ranges[entry_range[e]].address; }
+
+    // The entry of a range on `address` (0: a range on every address) for
+    // `port`, as entry_port and entry_address name it; no_relay if none.
+    uint32_t range_entry(Ipv4 address, uint16_t port) const;
 
     // Finds the entry for "PORT" or "ADDR:PORT"; a bare PORT must name exactly
     // one entry. Returns no_relay and sets err otherwise.

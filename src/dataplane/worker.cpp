@@ -139,18 +139,22 @@ struct ChecksumAudit {
 
 } // namespace
 
-Worker::Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters,
-               uint32_t relay_entries, uint32_t rules)
-    : shared_(shared), queue_(queue), counters_(counters),
-      port_counters_(new RelayPortCounters[relay_entries ? relay_entries : 1]),
-      rule_hits_(new std::atomic<uint64_t>[rules ? rules : 1]())
+Worker::Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters)
+    : shared_(shared), queue_(queue), counters_(counters)
 {
 }
 
 int Worker::run()
 {
     rte_mbuf *pkts[burst_size];
+    if (shared_.qsbr) {
+        rte_rcu_qsbr_thread_register(shared_.qsbr, queue_);
+        rte_rcu_qsbr_thread_online(shared_.qsbr, queue_);
+    }
     while (!shared_.stop.load(std::memory_order_relaxed)) {
+        // Nothing of the last loop's table is held here: a reload may free it.
+        if (shared_.qsbr)
+            rte_rcu_qsbr_quiescent(shared_.qsbr, queue_);
         const Tables &t = *shared_.tables.load(std::memory_order_acquire);
         for (uint16_t port : t.port_ids) {
             uint16_t n = rte_eth_rx_burst(port, queue_, pkts, burst_size);
@@ -159,6 +163,10 @@ int Worker::run()
             process_burst(t, port, pkts, n);
             flush();
         }
+    }
+    if (shared_.qsbr) {
+        rte_rcu_qsbr_thread_offline(shared_.qsbr, queue_);
+        rte_rcu_qsbr_thread_unregister(shared_.qsbr, queue_);
     }
     return 0;
 }
@@ -243,6 +251,7 @@ void Worker::send_fragments(const Tables &t, rte_mbuf *m, uint16_t port)
 void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, uint16_t n)
 {
     const uint32_t now = shared_.clock.load(std::memory_order_relaxed);
+    table_counters_ = &t.counters[queue_];
     local_.add(Counter::rx_packets, n);
 
     // Stage 1: parse. Datagrams to a direct relay port go aside with their
@@ -267,7 +276,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     for (uint16_t i = 0; i < n; i++) {
         if (local[i] >= 0 && direct_relay(t, pkts[i], local[i], direct[d])) {
             t.relay->prefetch(direct[d].entry);
-            rte_prefetch0(&port_counters_[direct[d].entry]);
+            rte_prefetch0(&table_counters_->ports[direct[d].entry]);
             d++;
             continue;
         }
@@ -611,7 +620,7 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     std::memcpy(eth->dst_addr.addr_bytes, to.mac(), 6);
     eth->src_addr = t.ports[to.ifport()].mac;
 
-    RelayPortCounters &pc = port_counters_[entry];
+    RelayPortCounters &pc = table_counters_->ports[entry];
     auto &pkts = to_slot == 2 ? pc.to_b_packets : pc.to_a_packets;
     auto &bytes = to_slot == 2 ? pc.to_b_bytes : pc.to_a_bytes;
     pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

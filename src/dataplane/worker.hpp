@@ -9,6 +9,7 @@
 
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include <atomic>
 #include <cstdint>
@@ -17,12 +18,6 @@
 namespace relay {
 
 constexpr uint16_t burst_size = 32;
-
-// Per relay port, per lcore: what was relayed to each endpoint.
-// dataplane: rw (its own lcore only), control: ro.
-struct RelayPortCounters {
-    std::atomic<uint64_t> to_a_packets{0}, to_a_bytes{0}, to_b_packets{0}, to_b_bytes{0};
-};
 
 // The mbuf pools workers allocate from.
 struct MbufPools {
@@ -33,9 +28,13 @@ struct MbufPools {
 
 // State shared by all workers and the control thread.
 struct DataplaneShared {
-    // dataplane: ro, loaded once per burst with acquire; control: publishes a
-    // complete table with a release store.
+    // dataplane: ro, loaded once per poll loop with acquire; control: publishes
+    // a complete table with a release store and frees the one it replaced
+    // after a grace period of `qsbr`.
     std::atomic<const Tables *> tables{nullptr};
+    // Workers report a quiescent state at the top of each poll loop, where
+    // they hold no table; thread id = worker queue. Null: no reloads (tests).
+    rte_rcu_qsbr *qsbr = nullptr;
     std::atomic<uint32_t> clock{0}; // coarse seconds; control: rw, dataplane: ro
     std::atomic<bool> stop{false};  // control: rw, dataplane: ro
     MbufPools pools;
@@ -43,8 +42,8 @@ struct DataplaneShared {
 
 class Worker {
 public:
-    Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters,
-           uint32_t relay_entries, uint32_t rules);
+    // The tables it runs on give it their counters (Tables::add_counters).
+    Worker(DataplaneShared &shared, uint16_t queue, LcoreCounters &counters);
 
     // The poll loop, until shared.stop; returns 0 (rte_eal_remote_launch style).
     int run();
@@ -65,11 +64,7 @@ public:
     // What process_burst decided to send, per ethdev port (for tests).
     TxList &tx_list(uint16_t port) { return tx_[port]; }
     Counters &pending_counters() { return local_; }
-    const RelayPortCounters &port_counters(uint32_t entry) const { return port_counters_[entry]; }
-    uint64_t rule_hits(uint32_t rule) const
-    {
-        return rule_hits_[rule].load(std::memory_order_relaxed);
-    }
+    uint16_t queue() const { return queue_; }
 
 private:
     // One IPv4 packet between the stages of a burst.
@@ -119,7 +114,7 @@ private:
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
     void hit(uint32_t rule)
     {
-        auto &h = rule_hits_[rule];
+        auto &h = table_counters_->rule_hits[rule];
         h.store(h.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
@@ -127,8 +122,7 @@ private:
     uint16_t queue_;
     LcoreCounters &counters_;
     Counters local_;
-    std::unique_ptr<RelayPortCounters[]> port_counters_;
-    std::unique_ptr<std::atomic<uint64_t>[]> rule_hits_; // dataplane: rw (own lcore), control: ro
+    const TableCounters *table_counters_ = nullptr; // this worker's, of the burst's table
     // The last ARP request this worker sent per next hop, to send at most one
     // a second; a small direct-mapped cache, private to the worker.
     struct Asked {

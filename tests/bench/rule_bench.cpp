@@ -133,11 +133,10 @@ void build_box(Box &box, Row &row, rte_mempool *pool)
     box.tables->neighbours = box.neighbours.get();
     box.shared.pools.packets = pool;
     box.shared.clock.store(1);
+    box.tables->add_counters(1);
     box.shared.tables.store(box.tables.get());
     box.counters.reset(new LcoreCounters[1]);
-    box.workers.push_back(std::make_unique<Worker>(box.shared, 0, box.counters[0],
-                                                   box.tables->relay_entries,
-                                                   static_cast<uint32_t>(box.config.rules.size())));
+    box.workers.push_back(std::make_unique<Worker>(box.shared, 0, box.counters[0]));
 }
 
 void drain(Worker &w)

@@ -13,6 +13,7 @@ ACTION
              address and port, and no other endpoint anything
   c1>-       c1 sends; no endpoint may receive anything within --quiet seconds
   c1<>c2*N   N round trips: c1>c2, then c2>c1 answering it
+  c1<>c2*until  round trips until the file --stop-file names exists (at least one)
   quiet      no endpoint may receive anything within --quiet seconds
 
 Prints one line per action; on the first failure prints FAIL and exits 1.
@@ -64,8 +65,9 @@ class Fail(Exception):
 
 
 class Clients:
-    def __init__(self, relay, endpoints, timeout, quiet, verbose=False):
+    def __init__(self, relay, endpoints, timeout, quiet, verbose=False, stop_file=None):
         self.relay = relay
+        self.stop_file = stop_file
         self.verbose = verbose
         self.timeout = timeout
         self.quiet_s = quiet
@@ -155,12 +157,15 @@ class Clients:
         if action == "quiet":
             self.quiet()
             return "nothing arrived"
-        m = re.fullmatch(r"(\w+)<>(\w+)\*(\d+)", action)
+        m = re.fullmatch(r"(\w+)<>(\w+)\*(\d+|until)", action)
         if m:
-            a, b, n = m.group(1), m.group(2), int(m.group(3))
-            for _ in range(n):
+            a, b = m.group(1), m.group(2)
+            n = 0
+            while (n < int(m.group(3)) if m.group(3) != "until"
+                   else n == 0 or not os.path.exists(self.stop_file)):
                 self.one_way(a, b)
                 self.one_way(b, a)
+                n += 1
             return f"{n} round trips, {2 * n} datagrams relayed and checked"
         m = re.fullmatch(r"(\w+)>(\w+|-)", action)
         if m:
@@ -185,6 +190,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a datagram")
     ap.add_argument("--quiet", type=float, default=0.5, help="seconds of silence for '-'")
     ap.add_argument("--verbose", action="store_true", help="print every datagram received")
+    ap.add_argument("--stop-file", help="for *until: stop once this file exists")
     ap.add_argument("actions", nargs="+")
     args = ap.parse_args()
 
@@ -198,7 +204,10 @@ def main():
             if name not in endpoints and name != "quiet":
                 ap.error(f"action {action!r} names unknown endpoint {name!r}")
 
-    clients = Clients(args.relay, endpoints, args.timeout, args.quiet, args.verbose)
+    if any(a.endswith("*until") for a in args.actions) and not args.stop_file:
+        ap.error("*until needs --stop-file")
+    clients = Clients(args.relay, endpoints, args.timeout, args.quiet, args.verbose,
+                      args.stop_file)
     try:
         for action in args.actions:
             try:

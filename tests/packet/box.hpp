@@ -44,12 +44,11 @@ inline void finish_box(Box &box, const std::vector<ResolvedPort> &resolved, cons
     box.tables->neighbours = box.neighbours.get();
     box.shared.pools = pools;
     box.shared.clock.store(1);
+    box.tables->add_counters(workers);
     box.shared.tables.store(box.tables.get());
     box.counters.reset(new LcoreCounters[workers]);
     for (uint16_t q = 0; q < workers; q++)
-        box.workers.push_back(std::make_unique<Worker>(
-            box.shared, q, box.counters[q], box.tables->relay_entries,
-            static_cast<uint32_t>(box.config.rules.size())));
+        box.workers.push_back(std::make_unique<Worker>(box.shared, q, box.counters[q]));
 }
 
 } // namespace relay::test

@@ -333,9 +333,18 @@ TEST_CASE("bad configs name file, line, column and key")
          "reset)"},
         {"bad idle timeout", two_ports + "relay:\n  idle_timeout: 30s\n",
          "relay.yaml:5:17: relay.idle_timeout: \"30s\" is not a number of seconds"},
-        {"idle timeouts are not in this version", two_ports + "relay:\n  idle_timeout: 30\n",
-         "relay.yaml:5:17: relay.idle_timeout: idle timeouts are not supported by this version "
-         "(use 0)"},
+        {"an idle timeout on a DEST rule",
+         two_ports + "rules:\n  - { hook: prerouting, match: { dst: 203.0.113.9 }, target: DEST, "
+                     "to: 10.0.0.9, idle_timeout: 30 }\n",
+         "relay.yaml:5:96: rules[0].idle_timeout: only a RELAY rule has an idle timeout"},
+        {"a bad idle timeout on a RELAY rule",
+         two_ports + "rules:\n  - { hook: prerouting, match: { dport: 3000 }, target: RELAY, "
+                     "idle_timeout: -1 }\n",
+         "relay.yaml:5:78: rules[0].idle_timeout: \"-1\" is not a number of seconds"},
+        {"an empty state file name", two_ports + "relay:\n  state_file: \"\"\n",
+         "relay.yaml:5:15: relay.state_file: has no value"},
+        {"a state interval of 0", two_ports + "relay:\n  state_interval: 0\n",
+         "relay.yaml:5:19: relay.state_interval: \"0\" is not a number of seconds (1-86400)"},
     };
     for (const BadConfig &c : cases) {
         INFO(c.name << "\n" << c.yaml);
@@ -419,6 +428,25 @@ TEST_CASE("aliases: more addresses on a port, for RELAY too")
     CHECK(c.ports[0].aliases == std::vector<Ipv4>{0x0a000002, 0xc6336407});
     CHECK(c.ports[0].owns(0xc6336407));
     CHECK_FALSE(c.ports[0].owns(0x0a000003));
+}
+
+TEST_CASE("idle timeouts and the state file")
+{
+    const Config c = parse_config(
+        two_ports + "rules:\n"
+                    "  - \"-A PREROUTING -p udp --dport 3000:3099 -j RELAY\"\n"
+                    "  - { hook: prerouting, match: { dport: 4000-4099 }, target: RELAY, "
+                    "idle_timeout: 5 }\n"
+                    "relay: { idle_timeout: 60, state_file: relay.state, state_interval: 30 }\n",
+        "etc/relay/relay.yaml");
+    CHECK(c.relay.idle_timeout == 60);
+    CHECK(!c.rules[0].idle_timeout);
+    CHECK(c.rules[1].idle_timeout == 5u);
+    // A relative state file lives beside the config file.
+    CHECK(c.relay.state_file == "etc/relay/relay.state");
+    CHECK(c.relay.state_interval == 30);
+    CHECK(parse_config(two_ports + "relay: { state_file: /var/lib/r.json }\n", "r.yaml")
+              .relay.state_file == "/var/lib/r.json");
 }
 
 TEST_CASE("MTU and buffer size")

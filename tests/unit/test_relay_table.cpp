@@ -328,3 +328,81 @@ TEST_CASE("snapshots return every endpoint field exactly as learned")
         REQUIRE(t.learn(idx, a, 0).to == b);
     }
 }
+
+TEST_CASE("expire forgets endpoints silent for the idle timeout, as if never learned")
+{
+    SECTION("both silent: SET0") {
+        RelayTable t = table_with_a_and_b(); // A seen at 100, B at 101
+        CHECK(t.expire(1, 109, 10) == 0);    // A silent 9 s: kept
+        CHECK(t.read(1).state == (state::set2 | state::active1));
+        CHECK(t.expire(1, 111, 10) == 2);
+        const RelaySnapshot s = t.read(1);
+        CHECK(s.state == state::set0);
+        CHECK_FALSE(s.a.known());
+        CHECK_FALSE(s.b.known());
+        // A new pair is learned as on a fresh port.
+        CHECK(t.learn(1, C, 112).outcome == Learn::learned_a);
+        CHECK(t.learn(1, D, 112).outcome == Learn::learned_b);
+    }
+    SECTION("B silent: A stays, alone") {
+        RelayTable t = table_with_a_and_b();
+        t.touch(1, 1, 108);
+        CHECK(t.expire(1, 111, 10) == 1);
+        const RelaySnapshot s = t.read(1);
+        CHECK(s.state == (state::set1 | state::active1));
+        CHECK(s.a == A);
+        CHECK_FALSE(s.b.known());
+    }
+    SECTION("A silent: B stays and becomes A") {
+        RelayTable t = table_with_a_and_b();
+        t.learn(1, A, 102); // relays A -> B: ACTIVE2
+        t.touch(1, 2, 108);
+        CHECK(t.expire(1, 111, 10) == 1);
+        const RelaySnapshot s = t.read(1);
+        CHECK(s.state == (state::set1 | state::active1));
+        CHECK(s.a == B);
+        CHECK(s.seen_a == 108);
+        CHECK_FALSE(s.b.known());
+        // Packets from B (now A) go nowhere until a second endpoint comes.
+        CHECK(t.learn(1, B, 112).outcome == Learn::from_a_alone);
+        CHECK(t.learn(1, C, 112).outcome == Learn::learned_b);
+    }
+    SECTION("a port with one endpoint, and ports with none") {
+        RelayTable t(4, state::set0);
+        t.learn(2, A, 100);
+        CHECK(t.expire(2, 105, 5) == 1);
+        CHECK(t.read(2).state == state::set0);
+        CHECK(t.expire(0, 1000, 5) == 0);
+        RelayTable off(2, state::disable);
+        CHECK(off.expire(0, 1000, 5) == 0);
+        CHECK(off.read(0).state == state::disable);
+    }
+    SECTION("an expiry that finds nothing does not count as a write") {
+        RelayTable t = table_with_a_and_b();
+        const uint32_t v = t.version(1);
+        CHECK(t.expire(1, 102, 10) == 0);
+        CHECK(t.version(1) == v);
+    }
+}
+
+TEST_CASE("restore writes a whole snapshot, or nothing if the entry changed since")
+{
+    RelayTable from = table_with_a_and_b();
+    RelayTable to(4, state::disable);
+    const RelaySnapshot s = from.read(1);
+    CHECK(to.restore(3, s));
+    const RelaySnapshot r = to.read(3);
+    CHECK(r.state == s.state);
+    CHECK(r.a == A);
+    CHECK(r.b == B);
+    CHECK(r.seen_a == 100);
+    CHECK(r.seen_b == 101);
+
+    const uint32_t v = to.version(3);
+    CHECK(v % 2 == 0);
+    to.learn(3, A, 200); // a worker writes the entry: its version moves on
+    CHECK_FALSE(to.restore(3, RelaySnapshot{}, v));
+    CHECK(to.read(3).a == A);
+    CHECK(to.restore(3, RelaySnapshot{}, to.version(3)));
+    CHECK(to.read(3).state == 0);
+}
