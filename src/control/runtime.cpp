@@ -70,7 +70,9 @@ ReloadResult Runtime::reload()
     shared.tables.store(b.tables.get(), std::memory_order_release);
     if (shared.qsbr)
         rte_rcu_qsbr_synchronize(shared.qsbr, RTE_QSBR_THRID_INVALID);
-    const uint64_t grace_us = (rte_get_tsc_cycles() - publish) * 1000000 / rte_get_tsc_hz();
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t build_us = (publish - start) * 1000000 / hz;
+    const uint64_t grace_us = (rte_get_tsc_cycles() - publish) * 1000000 / hz;
 
     size_t recopied = 0;
     std::vector<std::array<uint64_t, 4>> ports(b.tables->relay_entries);
@@ -97,8 +99,8 @@ ReloadResult Runtime::reload()
     msg << "reloaded " << config.path << ": " << config.rules.size() << " rules, "
         << tables->relay_entries << " relay ports (" << copies.size() << " kept with their state, "
         << before - copies.size() << " dropped, " << tables->relay_entries - copies.size()
-        << " new; " << recopied << " changed during the swap; grace period " << grace_us
-        << " us)";
+        << " new; " << recopied << " changed during the swap; built in " << build_us
+        << " us, grace period " << grace_us << " us)";
     r.message = msg.str();
     return finish();
 }

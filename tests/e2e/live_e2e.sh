@@ -82,6 +82,12 @@ endpoints_of() { jget "$(port_json "$1")" "' '.join('%s:%s' % (u[s]['addr'], u[s
 # config NAME: the config file the relay reads, in one of its versions.
 config() { cp "$TMP/$1.yaml" "$CONFIG"; }
 reload() { tel /relay/reload; }
+# spread: min, median and max of the microseconds on stdin, one a line.
+spread() {
+    sort -n | awk '{ v[NR] = $1 } END { printf "min %d us, median %d us, max %d us", v[1], v[int((NR + 1) / 2)], v[NR] }'
+}
+# logged WORDS: the microseconds after WORDS in each log line that has them.
+logged() { grep -o "$1 [0-9]* us" "$RELAY_LOG" | awk '{ print $(NF - 1) }'; }
 
 write_configs() {
     local ports relay
@@ -187,8 +193,10 @@ after=$(endpoints_of 3000)
 s=$(stats)
 [ "$(counter "$s" reloads)" = "$good" ] || fail "reloads = $(counter "$s" reloads), expected $good"
 [ "$(counter "$s" reloads_failed)" = "$bad" ] || fail "reloads_failed = $(counter "$s" reloads_failed), expected $bad"
-lat=$(sort -n "$TMP/reload-us" | awk '{ v[NR] = $1 } END { printf "min %d us, median %d us, max %d us", v[1], v[int((NR + 1) / 2)], v[NR] }')
+lat=$(spread <"$TMP/reload-us")
 pass "$good reloads ($sighups by SIGHUP) and $bad refused, $trips meanwhile with nothing lost, pair kept ($after); reload time $lat"
+echo "    built in: $(logged 'built in' | spread); grace periods: $(logged 'grace period' | spread)"
+echo "    the last reload: $(grep 'reloaded' "$RELAY_LOG" | tail -n 1)"
 
 # ---------------------------------------------------------------------------
 step b-remove-a-range

@@ -190,7 +190,9 @@ void reader(const RelayTable &t, const std::atomic<bool> &go, const std::atomic<
 }
 
 // Writes now and then, as an operator's relaystate would, with the values
-// that exercise every mask.
+// that exercise every mask; and as the control side's housekeeping and
+// reloads do, idle expiry (at clocks that forget none, one or both
+// endpoints) and snapshots copied from one port to another.
 void control(RelayTable &t, const std::atomic<bool> &go, Report &r)
 {
     static const uint8_t values[] = {1, 2, 3, 15, 14, 11, 7, 6, 12, 1, 2, 3, 15, 0};
@@ -198,6 +200,20 @@ void control(RelayTable &t, const std::atomic<bool> &go, Report &r)
     wait_for(go);
     for (int i = 0; i < control_writes; i++) {
         uint32_t idx = static_cast<uint32_t>(rng() % ports);
+        if (i % 3 == 1) {
+            const int forgotten = t.expire(idx, static_cast<uint32_t>(rng() % 2000), 200);
+            r.ops++;
+            if (forgotten < 0 || forgotten > 2)
+                r.fail("expire forgot " + std::to_string(forgotten) + " endpoints");
+            continue;
+        }
+        if (i % 3 == 2) {
+            const RelaySnapshot s = t.read(static_cast<uint32_t>(rng() % ports));
+            if (s.state != state::disable)
+                t.restore(idx, s);
+            r.ops++;
+            continue;
+        }
         uint8_t v = values[rng() % sizeof values];
         uint8_t st = t.write_state(idx, v);
         r.ops++;
