@@ -33,6 +33,8 @@ namespace relay {
     X(relay_learned, false, "endpoints learned (A or B)")                                    \
     X(relay_resets, false, "ports reset by a third endpoint")                                \
     X(relay_expired, false, "endpoints forgotten after their idle timeout")                  \
+    X(relay_probation_started, false, "new sources put on probation to replace an endpoint")   \
+    X(relay_replaced, false, "endpoints replaced by a source that passed probation")          \
     X(reloads, false, "config reloads applied")                                              \
     X(reloads_failed, false, "config reloads refused: nothing changed")                      \
     X(drop_malformed, true, "truncated or inconsistent headers")                             \
@@ -49,6 +51,10 @@ namespace relay {
     X(drop_relay_unlearned, true, "relay packet with nowhere to go yet (first endpoint)")    \
     X(drop_relay_refused, true, "relay source never learnable (martian or own address)")     \
     X(drop_relay_reset, true, "packet that reset a relay port (not relayed)")                \
+    X(drop_relay_strict, true, "third endpoint on a strict relay port")                      \
+    X(drop_relay_probation, true, "from a source on probation, not yet trusted")             \
+    X(drop_relay_reset_limited, true, "reset or replacement within reset_interval of the last") \
+    X(drop_relay_not_allowed, true, "source outside the relay rule's allow prefixes")        \
     X(drop_too_big, true, "larger than the out port's MTU, with Don't Fragment set")         \
     X(drop_no_mbuf, true, "no mbuf left to build fragments in")                              \
     X(drop_tx_full, true, "TX queue full")

@@ -53,4 +53,14 @@ std::optional<uint8_t> parse_state_value(std::string_view s)
     return std::nullopt;
 }
 
+const char *learning_mode_name(LearningMode m)
+{
+    switch (m) {
+    case LearningMode::reset: return "reset";
+    case LearningMode::strict: return "strict";
+    case LearningMode::probation: return "probation";
+    }
+    return "?";
+}
+
 } // namespace relay

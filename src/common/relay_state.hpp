@@ -52,7 +52,20 @@ std::string state_names(uint8_t s);
 // keepboth (3), keepa/relearn (2).
 std::optional<uint8_t> parse_state_value(std::string_view s);
 
-// What a packet from a source does to a port, in `reset` learning mode.
+// How a relay port treats a third endpoint once both are known (SPEC
+// section 4 and README "Security").
+enum class LearningMode : uint8_t {
+    reset,     // it takes the port over at once: the original's rule
+    strict,    // it is dropped, unless a learning window is open
+    probation, // it replaces an endpoint silent meanwhile after N packets over a minimum time
+};
+
+// "reset", "strict" or "probation".
+const char *learning_mode_name(LearningMode m);
+
+// What a packet from a source does to a port. The first seven are the
+// original's rule (learn_reset_mode); the others come from the other modes
+// and from the reset rate limit.
 enum class Learn : uint8_t {
     drop_disabled,  // port disabled: nothing learned
     learned_a,      // became A; nowhere to send it
@@ -61,6 +74,12 @@ enum class Learn : uint8_t {
     to_b,           // from A; relayed to B
     to_a,           // from B; relayed to A
     reset,          // a third endpoint: it becomes A, B is forgotten; not relayed
+    refused_strict, // a third endpoint on a strict port: dropped
+    reset_limited,  // a reset or replacement within reset_interval of the last: dropped
+    probation_started, // a third endpoint put on probation (or back to its start): dropped
+    probation,      // a third endpoint on probation, not yet trusted: dropped
+    replaced_a,     // after probation, it replaced A; relayed to B
+    replaced_b,     // after probation, it replaced B; relayed to A
 };
 
 // Which slot matched: 0 none, 1 A, 2 B. The caller compares endpoints.
@@ -88,7 +107,15 @@ inline uint8_t state_after_learn(uint8_t s, Learn l)
     switch (l) {
     case Learn::drop_disabled:
     case Learn::from_a_alone:
+    case Learn::refused_strict:
+    case Learn::reset_limited:
+    case Learn::probation_started:
+    case Learn::probation:
         return s;
+    case Learn::replaced_a: // the new A has had nothing yet; B just got a packet
+        return state::set2 | state::active2;
+    case Learn::replaced_b:
+        return state::set2 | state::active1;
     case Learn::learned_a:
     case Learn::reset:
         return state::set1;

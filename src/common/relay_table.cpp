@@ -9,7 +9,7 @@ Endpoint unpack(uint64_t w0, uint64_t w1) { return PackedEndpoint{w0, w1}.unpack
 } // namespace
 
 RelayTable::RelayTable(uint32_t size, uint8_t initial_state)
-    : size_(size), entries_(new Entry[size])
+    : size_(size), entries_(new Entry[size]), cold_(new Cold[size])
 {
     for (uint32_t i = 0; i < size; i++)
         entries_[i].state.store(initial_state, std::memory_order_relaxed);
@@ -70,7 +70,8 @@ void RelayTable::store(Entry &e, uint8_t state, const Endpoint &a, const Endpoin
     e.b1.store(pb.w1, std::memory_order_release);
 }
 
-LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, uint32_t now)
+LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, LearnClock now,
+                              const LearnPolicy &policy)
 {
     Entry &e = entries_[idx];
     uint32_t seq = lock(e);
@@ -81,20 +82,26 @@ LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, uint32_t now)
                 : b.known() && b.same_peer(src.addr, src.port) ? 2
                                                                : 0;
     LearnResult r{learn_reset_mode(st, match), {}};
+    if (r.outcome == Learn::reset)
+        r.outcome = third_endpoint(idx, src, now, policy);
     switch (r.outcome) {
     case Learn::drop_disabled:
     case Learn::from_a_alone:
+    case Learn::refused_strict:
+    case Learn::reset_limited:
+    case Learn::probation_started:
+    case Learn::probation:
         break;
     case Learn::learned_a:
     case Learn::reset:
         a = src;
         b = Endpoint{};
-        e.seen_a.store(now, std::memory_order_relaxed);
+        e.seen_a.store(now.s, std::memory_order_relaxed);
         break;
     case Learn::learned_b:
         b = src;
         r.to = a;
-        e.seen_b.store(now, std::memory_order_relaxed);
+        e.seen_b.store(now.s, std::memory_order_relaxed);
         break;
     case Learn::to_b:
         r.to = b;
@@ -102,10 +109,85 @@ LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, uint32_t now)
     case Learn::to_a:
         r.to = a;
         break;
+    case Learn::replaced_a:
+        a = src;
+        r.to = b;
+        e.seen_a.store(now.s, std::memory_order_relaxed);
+        break;
+    case Learn::replaced_b:
+        b = src;
+        r.to = a;
+        e.seen_b.store(now.s, std::memory_order_relaxed);
+        break;
     }
-    store(e, state_after_learn(st, r.outcome), a, b);
-    unlock(e, seq);
+    const uint8_t next = state_after_learn(st, r.outcome);
+    const bool wrote = next != st || r.outcome == Learn::learned_a || r.outcome == Learn::reset ||
+                       r.outcome == Learn::replaced_a || r.outcome == Learn::replaced_b;
+    if (wrote)
+        store(e, next, a, b);
+    unlock(e, seq, wrote);
     return r;
+}
+
+// Under the entry's lock. Reset mode, and strict or probation with a learning
+// window open, reset the port; strict refuses. Probation counts the source's
+// packets towards replacing the endpoint silent longest, which must have said
+// nothing since the second before the source's first packet (activity is
+// stamped to the second): while it speaks, the count starts over, so a live
+// call is never taken over. Resets and replacements both wait reset_interval
+// after the last one.
+Learn RelayTable::third_endpoint(uint32_t idx, const Endpoint &src, LearnClock now,
+                                 const LearnPolicy &policy)
+{
+    Cold &c = cold_[idx];
+    const Entry &e = entries_[idx];
+    const uint32_t last = c.last_reset.load(std::memory_order_relaxed);
+    const bool limited = policy.reset_interval && last && now.s - last < policy.reset_interval;
+    const bool window = window_open(idx, now.s);
+    if (policy.mode == LearningMode::strict && !window)
+        return Learn::refused_strict;
+    if (policy.mode == LearningMode::reset || window) {
+        if (limited)
+            return Learn::reset_limited;
+        c.last_reset.store(now.s, std::memory_order_relaxed);
+        c.candidate.store(0, std::memory_order_relaxed);
+        return Learn::reset;
+    }
+
+    const uint64_t peer = PackedEndpoint::peer(src.addr, src.port);
+    const uint32_t seen_a = e.seen_a.load(std::memory_order_relaxed);
+    const uint32_t seen_b = e.seen_b.load(std::memory_order_relaxed);
+    const uint8_t victim = c.victim.load(std::memory_order_relaxed);
+    const uint32_t victim_seen = victim == 1 ? seen_a : seen_b;
+    auto start = [&] {
+        const uint8_t v = seen_a <= seen_b ? 1 : 2;
+        c.candidate.store(peer, std::memory_order_relaxed);
+        c.candidate_since_ms.store(now.ms, std::memory_order_relaxed);
+        c.candidate_since_s.store(now.s, std::memory_order_relaxed);
+        c.candidate_packets.store(1, std::memory_order_relaxed);
+        c.victim.store(v, std::memory_order_relaxed);
+        c.victim_seen.store(v == 1 ? seen_a : seen_b, std::memory_order_relaxed);
+        return Learn::probation_started;
+    };
+    // A new candidate, or the endpoint it would replace spoke: start over.
+    if (c.candidate.load(std::memory_order_relaxed) != peer || victim == 0 ||
+        victim_seen != c.victim_seen.load(std::memory_order_relaxed))
+        return start();
+    const uint16_t packets = c.candidate_packets.load(std::memory_order_relaxed);
+    if (packets < UINT16_MAX)
+        c.candidate_packets.store(static_cast<uint16_t>(packets + 1), std::memory_order_relaxed);
+    if (packets + 1u < policy.probation_packets ||
+        now.ms - c.candidate_since_ms.load(std::memory_order_relaxed) < policy.probation_ms)
+        return Learn::probation;
+    // It may have spoken in the same second as the first packet: unknown,
+    // so count again from now, when that second is over.
+    if (victim_seen >= c.candidate_since_s.load(std::memory_order_relaxed))
+        return start();
+    if (limited)
+        return Learn::reset_limited;
+    c.last_reset.store(now.s, std::memory_order_relaxed);
+    c.candidate.store(0, std::memory_order_relaxed);
+    return victim == 1 ? Learn::replaced_a : Learn::replaced_b;
 }
 
 uint8_t RelayTable::write_state(uint32_t idx, uint8_t value)

@@ -62,7 +62,23 @@ struct RelaySnapshot {
 
 struct LearnResult {
     Learn outcome;
-    Endpoint to; // where to relay, for learned_b, to_a, to_b
+    Endpoint to; // where to relay, for learned_b, to_a, to_b, replaced_a, replaced_b
+};
+
+// How a port learns (README "Security"): its range's mode and the relay
+// section's limits.
+struct LearnPolicy {
+    LearningMode mode = LearningMode::reset;
+    uint32_t reset_interval = 0;    // seconds between two resets or replacements; 0: no limit
+    uint32_t probation_packets = 4; // from the new source, counting the first
+    uint32_t probation_ms = 1000;   // from its first packet to its last
+};
+
+// The clock a learning step runs at: coarse seconds (last-seen stamps,
+// windows, the reset limit) and milliseconds (probation), one time base.
+struct LearnClock {
+    uint32_t s = 0;
+    uint64_t ms = 0;
 };
 
 // An endpoint as the table stores it: two words, so that a reader copies it
@@ -145,9 +161,30 @@ public:
     void prefetch(uint32_t idx) const { __builtin_prefetch(&entries_[idx]); }
 
     // The full learning step for a packet from src, under the entry's write
-    // lock, in `reset` mode. Only called when a read shows the step changes
-    // something (a new endpoint, or an activity bit not yet set).
-    LearnResult learn(uint32_t idx, const Endpoint &src, uint32_t now);
+    // lock. Only called when a read shows the step may change something (a
+    // new endpoint, or an activity bit not yet set).
+    LearnResult learn(uint32_t idx, const Endpoint &src, LearnClock now,
+                      const LearnPolicy &policy = {});
+    LearnResult learn(uint32_t idx, const Endpoint &src, uint32_t now)
+    {
+        return learn(idx, src, LearnClock{now, uint64_t(now) * 1000});
+    }
+
+    // Opens a learning window until second `until` (0 closes it): meanwhile a
+    // strict or probation port takes a third endpoint as a reset-mode port
+    // does. control: w, dataplane: r.
+    void open_window(uint32_t idx, uint32_t until)
+    {
+        cold_[idx].window_until.store(until, std::memory_order_relaxed);
+    }
+    bool window_open(uint32_t idx, uint32_t now) const
+    {
+        return cold_[idx].window_until.load(std::memory_order_relaxed) >= now;
+    }
+    uint32_t window_until(uint32_t idx) const
+    {
+        return cold_[idx].window_until.load(std::memory_order_relaxed);
+    }
 
     // Writes a state word (SPEC section 4 mask semantics); returns the new state.
     uint8_t write_state(uint32_t idx, uint8_t value);
@@ -182,7 +219,24 @@ private:
         std::atomic<uint32_t> seen_a{0}, seen_b{0}; // outside seq: a torn age is harmless
     };
 
+    // What only learning's slow path and the control side touch, apart
+    // from the entries that steady relaying reads: the probation candidate
+    // and the reset limit (under the entry's lock), the learning window.
+    struct Cold {
+        std::atomic<uint64_t> candidate{0}; // PackedEndpoint::peer of the source on probation
+        std::atomic<uint64_t> candidate_since_ms{0};
+        std::atomic<uint32_t> candidate_since_s{0};
+        std::atomic<uint32_t> victim_seen{0}; // the replaced slot's last-seen when it began
+        std::atomic<uint16_t> candidate_packets{0};
+        std::atomic<uint8_t> victim{0}; // the slot it would replace: 1 A, 2 B
+        std::atomic<uint32_t> window_until{0};
+        std::atomic<uint32_t> last_reset{0};
+    };
+
     uint32_t lock(Entry &e);
+    // The step for a third endpoint on a port that knows two.
+    Learn third_endpoint(uint32_t idx, const Endpoint &src, LearnClock now,
+                         const LearnPolicy &policy);
     // Publishes a write; without one the version stays what it was.
     static void unlock(Entry &e, uint32_t seq, bool wrote = true)
     {
@@ -192,6 +246,7 @@ private:
 
     uint32_t size_;
     std::unique_ptr<Entry[]> entries_;
+    std::unique_ptr<Cold[]> cold_;
 };
 
 } // namespace relay

@@ -121,6 +121,9 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         t->port_ids.push_back(id);
     }
     t->locals = box_addresses(config);
+    t->learn_policy.reset_interval = config.relay.reset_interval;
+    t->learn_policy.probation_packets = config.relay.probation_packets;
+    t->learn_policy.probation_ms = config.relay.probation_ms;
 
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];
@@ -138,6 +141,8 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         range.hi = r.match.dport.value->hi;
         range.address = r.match.dst.present() ? r.match.dst.value->addr : 0;
         range.idle_timeout = r.idle_timeout.value_or(config.relay.idle_timeout);
+        range.learning = r.learning.value_or(config.relay.learning);
+        range.allow = r.allow.value_or(config.relay.allow);
         range.direct = relays_directly(config, i, range.address ? std::vector<Ipv4>{range.address}
                                                                  : t->locals);
         t->add_range(range);
@@ -199,6 +204,11 @@ std::string describe_config(const Config &config, const std::vector<uint64_t> &h
             out << ", " << hits[i] << " hit" << (hits[i] == 1 ? "" : "s");
         if (r.idle_timeout)
             out << ", idle timeout " << *r.idle_timeout << " s";
+        if (r.learning)
+            out << ", learning " << learning_mode_name(*r.learning);
+        if (r.allow)
+            for (size_t j = 0; j < r.allow->size(); j++)
+                out << (j ? " " : ", allow ") << format_prefix((*r.allow)[j]);
         out << ")\n";
         if (r.target == Target::relay)
             relay_ports += r.match.dport.value->hi - r.match.dport.value->lo + 1u;
@@ -206,7 +216,15 @@ std::string describe_config(const Config &config, const std::vector<uint64_t> &h
     out << "classifier: " << compiled.prerouting.size() << " prerouting and "
         << compiled.postrouting.size() << " postrouting entries\n";
     out << "relay: initial state " << (config.relay.initial_state ? "enabled" : "disabled")
-        << ", learning reset, " << relay_ports << " relay ports, idle timeout ";
+        << ", learning " << learning_mode_name(config.relay.learning);
+    for (size_t j = 0; j < config.relay.allow.size(); j++)
+        out << (j ? " " : ", allow ") << format_prefix(config.relay.allow[j]);
+    if (config.relay.learning == LearningMode::probation)
+        out << " (" << config.relay.probation_packets << " packets over "
+            << config.relay.probation_ms << " ms)";
+    if (config.relay.reset_interval)
+        out << ", at most one reset per port every " << config.relay.reset_interval << " s";
+    out << ", " << relay_ports << " relay ports, idle timeout ";
     if (config.relay.idle_timeout)
         out << config.relay.idle_timeout << " s";
     else

@@ -379,7 +379,8 @@ private:
         if (!v.node.IsMap())
             fail(v, std::string("must be a rule (a mapping or an iptables string), not ") +
                         kind(v.node));
-        const Fields f = mapping(v, {"hook", "match", "target", "to", "idle_timeout"});
+        const Fields f =
+            mapping(v, {"hook", "match", "target", "to", "idle_timeout", "learning", "allow"});
         src.fields = f.items;
         const Value &hook = require(f, "hook");
         const std::string h = scalar(hook);
@@ -390,11 +391,15 @@ private:
         r.target = value<Target>(require(f, "target"), syntax::target);
         if (const Value *to = f.find("to"))
             r.to = value<Ipv4>(*to, syntax::address);
-        if (const Value *t = f.find("idle_timeout")) {
-            if (r.target != Target::relay)
-                fail(*t, "only a RELAY rule has an idle timeout");
+        for (const char *relay_only : {"idle_timeout", "learning", "allow"})
+            if (const Value *x = f.find(relay_only); x && r.target != Target::relay)
+                fail(*x, std::string("only a RELAY rule has ") + relay_only);
+        if (const Value *t = f.find("idle_timeout"))
             r.idle_timeout = static_cast<uint32_t>(number(*t, 0, UINT32_MAX, "a number of seconds"));
-        }
+        if (const Value *l = f.find("learning"))
+            r.learning = learning_mode(*l);
+        if (const Value *a = f.find("allow"))
+            r.allow = prefixes(*a);
         if (const Value *m = f.find("match")) {
             const Fields mf = mapping(
                 *m, {"in_port", "out_port", "proto", "src", "dst", "sport", "dport"});
@@ -523,10 +528,31 @@ private:
                       where(b) + ")");
     }
 
+    LearningMode learning_mode(const Value &v) const
+    {
+        const std::string mode = scalar(v);
+        for (LearningMode m : {LearningMode::reset, LearningMode::strict, LearningMode::probation})
+            if (mode == learning_mode_name(m))
+                return m;
+        fail(v, quoted(mode) + " is not a learning mode (reset, strict or probation)");
+    }
+
+    // Source prefixes a relay range may learn: a list, not empty.
+    std::vector<Prefix> prefixes(const Value &v) const
+    {
+        std::vector<Prefix> out;
+        for (const Value &p : list(v))
+            out.push_back(value<Prefix>(p, syntax::prefix));
+        if (out.empty())
+            fail(v, "must list at least one prefix (leave allow out to learn any source)");
+        return out;
+    }
+
     RelayConfig relay(const Value &v) const
     {
         const Fields f = mapping(
-            v, {"initial_state", "learning", "idle_timeout", "state_file", "state_interval"});
+            v, {"initial_state", "learning", "allow", "probation_packets", "probation_ms",
+                "reset_interval", "idle_timeout", "state_file", "state_interval"});
         RelayConfig r;
         if (const Value *s = f.find("initial_state")) {
             const std::string state = scalar(*s);
@@ -534,15 +560,18 @@ private:
                 fail(*s, quoted(state) + " is not a state (disabled or enabled)");
             r.initial_state = state == "enabled" ? 1 : 0;
         }
-        if (const Value *l = f.find("learning")) {
-            const std::string mode = scalar(*l);
-            if (mode == "reset")
-                r.learning = LearningMode::reset;
-            else if (mode == "strict" || mode == "probation")
-                fail(*l, quoted(mode) + " is not supported by this version (only reset)");
-            else
-                fail(*l, quoted(mode) + " is not a learning mode (reset, strict or probation)");
-        }
+        if (const Value *l = f.find("learning"))
+            r.learning = learning_mode(*l);
+        if (const Value *a = f.find("allow"))
+            r.allow = prefixes(*a);
+        if (const Value *n = f.find("probation_packets"))
+            r.probation_packets = static_cast<uint32_t>(
+                number(*n, min_probation_packets, max_probation_packets, "a number of packets"));
+        if (const Value *m = f.find("probation_ms"))
+            r.probation_ms = static_cast<uint32_t>(
+                number(*m, min_probation_ms, max_probation_ms, "a number of milliseconds"));
+        if (const Value *i = f.find("reset_interval"))
+            r.reset_interval = static_cast<uint32_t>(number(*i, 0, 86400, "a number of seconds"));
         if (const Value *t = f.find("idle_timeout"))
             r.idle_timeout = static_cast<uint32_t>(number(*t, 0, UINT32_MAX, "a number of seconds"));
         if (const Value *s = f.find("state_file")) {

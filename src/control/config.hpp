@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ipv4.hpp"
+#include "relay_state.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -83,16 +84,26 @@ struct Rule {
     Target target = Target::relay;
     Ipv4 to = 0;      // DEST/SOURCE
     std::string text; // the rule as an iptables string, for display
-    // RELAY only, mapping form: overrides relay.idle_timeout for this range.
+    // RELAY only, mapping form: override relay.idle_timeout, relay.learning
+    // and relay.allow for this range.
     std::optional<uint32_t> idle_timeout;
+    std::optional<LearningMode> learning;
+    std::optional<std::vector<Prefix>> allow;
     SourceMark mark;
 };
 
-enum class LearningMode : uint8_t { reset, strict, probation };
+// Bounds of the probation settings: at least two packets, and at least a
+// second, since an endpoint's activity is tracked to the second.
+constexpr uint32_t min_probation_packets = 2, max_probation_packets = 255;
+constexpr uint32_t min_probation_ms = 1000, max_probation_ms = 600000;
 
 struct RelayConfig {
     uint8_t initial_state = 0; // 0 disabled, 1 enabled (SET0)
     LearningMode learning = LearningMode::reset;
+    std::vector<Prefix> allow;    // empty: any source may be learned
+    uint32_t probation_packets = 4;
+    uint32_t probation_ms = 1000;
+    uint32_t reset_interval = 0;  // seconds between resets of one port; 0 = no limit
     uint32_t idle_timeout = 0; // seconds; 0 = never
     std::string state_file;    // empty: none; relative to the config file's directory
     uint32_t state_interval = 10; // seconds between saves of the state file

@@ -213,6 +213,7 @@ int main(int argc, char **argv)
                      rte_strerror(rte_errno));
 
     rt.shared.clock.store(1, std::memory_order_relaxed);
+    rt.shared.clock_ms.store(1000, std::memory_order_relaxed);
     log_line(rt.restore_state(1));
     rt.shared.tables.store(rt.tables.get(), std::memory_order_release);
     rt.counters.reset(new LcoreCounters[queues]);
@@ -233,8 +234,10 @@ int main(int argc, char **argv)
     uint32_t second = 1, saved_at = 1;
     while (!stop_signal) {
         usleep(housekeeping_us);
-        const auto now = static_cast<uint32_t>((rte_get_tsc_cycles() - start) / hz) + 1;
+        const uint64_t ms = (rte_get_tsc_cycles() - start) / (hz / 1000);
+        const auto now = static_cast<uint32_t>(ms / 1000) + 1;
         rt.shared.clock.store(now, std::memory_order_relaxed);
+        rt.shared.clock_ms.store(ms + 1000, std::memory_order_relaxed); // second 1 starts at 1000
         rt.neighbours->apply_updates(now);
         if (reload_signal) {
             reload_signal = 0;

@@ -20,6 +20,7 @@ namespace {
 Runtime *runtime;
 
 constexpr uint32_t ports_page = 64;
+constexpr unsigned long max_learning_window = 3600;
 constexpr uint32_t rules_page = 64;
 // Telemetry dicts hold at most 256 entries; a bigger table shows its first part.
 constexpr size_t neighbours_page = 200;
@@ -73,7 +74,12 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
     rte_tel_data_add_dict_string(d, "address", entry_address(t, e).c_str());
     rte_tel_data_add_dict_int(d, "state", s.state);
     rte_tel_data_add_dict_string(d, "names", state_names(s.state).c_str());
-    rte_tel_data_add_dict_int(d, "idle_timeout", int(t.ranges[t.entry_range[e]].idle_timeout));
+    const RelayRange &range = t.ranges[t.entry_range[e]];
+    rte_tel_data_add_dict_int(d, "idle_timeout", int(range.idle_timeout));
+    rte_tel_data_add_dict_string(d, "learning", learning_mode_name(range.learning));
+    const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
+    const uint32_t until = t.relay->window_until(e);
+    rte_tel_data_add_dict_int(d, "learning_window", until >= now ? int(until - now + 1) : 0);
     if (s.a.known())
         add_endpoint(d, "a", s.a, s.seen_a);
     if (s.b.known())
@@ -131,6 +137,33 @@ int cmd_set(const char *, const char *params, rte_tel_data *d)
                                   "\" is not a state value (0-15 or a name such as reset, "
                                   "keep, disable)");
     t.relay->write_state(e, *v);
+    port_reply(d, t, e);
+    return 0;
+}
+
+// Opens a learning window: for SECONDS a strict or probation port takes a
+// third endpoint at once, as a reset-mode port does (0 closes it).
+int cmd_learn(const char *, const char *params, rte_tel_data *d)
+{
+    const std::string p = params ? params : "";
+    const size_t comma = p.rfind(',');
+    const std::string usage = "usage: /relay/learn,PORT,SECONDS with SECONDS from 0 (close) to " +
+                              std::to_string(max_learning_window);
+    if (comma == std::string::npos)
+        return reply_error(d, usage);
+    const Tables &t = tables();
+    std::string err;
+    const uint32_t e = t.find_entry(p.substr(0, comma), err);
+    if (e == no_relay)
+        return reply_error(d, err);
+    const std::string n = p.substr(comma + 1);
+    char *end = nullptr;
+    const unsigned long seconds = std::strtoul(n.c_str(), &end, 10);
+    if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0])) || *end ||
+        seconds > max_learning_window)
+        return reply_error(d, "\"" + n + "\" is not a number of seconds; " + usage);
+    const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
+    t.relay->open_window(e, seconds ? now + static_cast<uint32_t>(seconds) - 1 : 0);
     port_reply(d, t, e);
     return 0;
 }
@@ -309,6 +342,9 @@ void register_telemetry(Runtime &rt)
     rte_telemetry_register_cmd("/relay/set", locked<cmd_set>,
                                "Writes a relay port's state word. Parameters: PORT,VALUE "
                                "(0-15 or a name)");
+    rte_telemetry_register_cmd("/relay/learn", locked<cmd_learn>,
+                               "Opens a learning window on a strict or probation relay port. "
+                               "Parameters: PORT,SECONDS (0 closes it)");
     rte_telemetry_register_cmd("/relay/ports",
                                locked<cmd_ports>, "Relay ports not in their initial state. "
                                           "Parameters: [START] (paged)");

@@ -40,6 +40,18 @@ struct RelayRange {
     Ipv4 address = 0;  // 0: every box address
     uint16_t rule = 0; // index in the config's rules
     uint32_t idle_timeout = 0; // seconds an endpoint may stay silent; 0: forever
+    LearningMode learning = LearningMode::reset;
+    std::vector<Prefix> allow; // sources it may learn; empty: any
+
+    bool allows(Ipv4 src) const
+    {
+        if (allow.empty())
+            return true;
+        for (const Prefix &p : allow)
+            if (p.contains(src))
+                return true;
+        return false;
+    }
     // The rule matches on nothing but address, protocol and port, and no
     // earlier PREROUTING rule can match its packets: workers relay them
     // without asking the classifier, which would answer this rule anyway.
@@ -77,6 +89,7 @@ struct Tables {
     std::vector<uint16_t> port_ids;         // the configured ones
     std::vector<Ipv4> locals;           // the box addresses; an endpoint stores an index here
     std::vector<RelayRange> ranges;
+    LearnPolicy learn_policy; // the relay section's; each range sets the mode
     // A relay port as a packet's destination finds it.
     struct RelaySlot {
         uint32_t entry = no_relay; // in the RelayTable

@@ -643,12 +643,16 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         return drop(Counter::drop_relay_refused);
 
     RelayTable &table = *t.relay;
+    const RelayRange &range = t.ranges[t.entry_range[entry]];
     const RelaySnapshot snap = table.read(entry);
     const int match = snap.a.known() && snap.a.same_peer(src, sport)   ? 1
                       : snap.b.known() && snap.b.same_peer(src, sport) ? 2
                                                                        : 0;
     Learn outcome = learn_reset_mode(snap.state, match);
-    // The fast cases again, for an entry that changed since steady() read it.
+    if (match == 0 && outcome != Learn::drop_disabled && !range.allows(src))
+        return drop(Counter::drop_relay_not_allowed);
+    // The fast cases again, for an entry that changed since steady() read it,
+    // and a strict port's refusal, which takes no lock either.
     if (outcome == Learn::to_b && (snap.state & state::active2)) {
         to = PackedEndpoint::pack(snap.b);
     } else if (outcome == Learn::to_a && (snap.state & state::active1)) {
@@ -658,8 +662,11 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
     } else if (outcome == Learn::from_a_alone) {
         table.touch(entry, 1, now);
         return drop(Counter::drop_relay_unlearned);
+    } else if (outcome == Learn::reset && range.learning == LearningMode::strict &&
+               !table.window_open(entry, now)) {
+        return drop(Counter::drop_relay_strict);
     } else {
-        // Only a transition takes the entry's lock.
+        // Only a transition, or probation's count, takes the entry's lock.
         const auto *eth = rte_pktmbuf_mtod(p.m, const rte_ether_hdr *);
         Endpoint self;
         self.addr = src;
@@ -667,7 +674,10 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         self.ifport = in_port;
         std::memcpy(self.mac.data(), eth->src_addr.addr_bytes, 6);
         self.local = static_cast<uint16_t>(local);
-        const LearnResult r = table.learn(entry, self, now);
+        LearnPolicy policy = t.learn_policy;
+        policy.mode = range.learning;
+        const LearnClock clock{now, shared_.clock_ms.load(std::memory_order_relaxed)};
+        const LearnResult r = table.learn(entry, self, clock, policy);
         outcome = r.outcome;
         switch (outcome) {
         case Learn::drop_disabled:
@@ -680,6 +690,19 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         case Learn::reset:
             local_.add(Counter::relay_resets);
             return drop(Counter::drop_relay_reset);
+        case Learn::refused_strict:
+            return drop(Counter::drop_relay_strict);
+        case Learn::reset_limited:
+            return drop(Counter::drop_relay_reset_limited);
+        case Learn::probation_started:
+            local_.add(Counter::relay_probation_started);
+            return drop(Counter::drop_relay_probation);
+        case Learn::probation:
+            return drop(Counter::drop_relay_probation);
+        case Learn::replaced_a:
+        case Learn::replaced_b:
+            local_.add(Counter::relay_replaced);
+            break;
         case Learn::learned_b:
             local_.add(Counter::relay_learned);
             break;
@@ -689,7 +712,7 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         }
         to = PackedEndpoint::pack(r.to);
     }
-    to_slot = outcome == Learn::to_b ? 2 : 1;
+    to_slot = outcome == Learn::to_b || outcome == Learn::replaced_a ? 2 : 1; // B or A
     return keep();
 }
 

@@ -36,6 +36,7 @@ struct DataplaneShared {
     // they hold no table; thread id = worker queue. Null: no reloads (tests).
     rte_rcu_qsbr *qsbr = nullptr;
     std::atomic<uint32_t> clock{0}; // coarse seconds; control: rw, dataplane: ro
+    std::atomic<uint64_t> clock_ms{0}; // the same in milliseconds, read only by learning
     std::atomic<bool> stop{false};  // control: rw, dataplane: ro
     MbufPools pools;
 };

@@ -44,6 +44,7 @@ inline void finish_box(Box &box, const std::vector<ResolvedPort> &resolved, cons
     box.tables->neighbours = box.neighbours.get();
     box.shared.pools = pools;
     box.shared.clock.store(1);
+    box.shared.clock_ms.store(1000);
     box.tables->add_counters(workers);
     box.shared.tables.store(box.tables.get());
     box.counters.reset(new LcoreCounters[workers]);

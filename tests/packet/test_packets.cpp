@@ -357,6 +357,98 @@ TEST_CASE("relay refuses sources it must never learn")
     }
 }
 
+// One range per learning mode and one with an allow list, enabled.
+const char *const modes_config = R"(
+ports:
+  - { name: lan, device: "0", address: 10.0.0.1/24 }
+  - { name: wan, device: "1", address: 192.0.2.1/24 }
+rules:
+  - { hook: prerouting, match: { dport: 3000-3009 }, target: RELAY }
+  - { hook: prerouting, match: { dport: 3100-3109 }, target: RELAY, learning: strict }
+  - { hook: prerouting, match: { dport: 3200-3209 }, target: RELAY, learning: probation }
+  - { hook: prerouting, match: { dport: 3300-3309 }, target: RELAY, allow: [10.0.0.10/31] }
+relay: { initial_state: INITIAL }
+)";
+
+TEST_CASE("learning modes through the packet path")
+{
+    Rig rig(state::set0, modes_config);
+    auto set_clock = [&rig](uint64_t ms) {
+        rig.shared.clock.store(static_cast<uint32_t>(ms / 1000));
+        rig.shared.clock_ms.store(ms);
+    };
+    // A then B on each port: A learned, B learned and relayed to A.
+    auto learn_pair = [&rig](uint16_t port) {
+        rig.run(from(mac_a, host_a, port_a, box, port).bytes());
+        REQUIRE(rig.run(from(mac_b, host_b, port_b, box, port).bytes()).sent);
+    };
+    auto entry = [&rig](uint16_t port) { return rig.tables->range_entry(0, port); };
+
+    SECTION("reset: one packet from a third endpoint takes the port over") {
+        learn_pair(3000);
+        const Rig::Out out = rig.run(from(mac_c, host_c, port_c, box, 3000).bytes());
+        CHECK_FALSE(out.sent);
+        CHECK(out.counts[Counter::drop_relay_reset] == 1);
+        CHECK(rig.relay().read(entry(3000)).a.addr == host_c);
+    }
+    SECTION("strict: a third endpoint is dropped and counted, the pair goes on") {
+        learn_pair(3100);
+        for (int i = 0; i < 5; i++) {
+            const Rig::Out out = rig.run(from(mac_c, host_c, port_c, box, 3100).bytes());
+            CHECK_FALSE(out.sent);
+            CHECK(out.counts[Counter::drop_relay_strict] == 1);
+        }
+        const Rig::Out out = rig.run(from(mac_a, host_a, port_a, box, 3100).bytes());
+        CHECK(out.frame == relayed(mac_b, host_b, port_b, port_a, box, 3100));
+        rig.relay().open_window(entry(3100), 5);
+        CHECK(rig.run(from(mac_c, host_c, port_c, box, 3100).bytes()).counts[Counter::drop_relay_reset] == 1);
+    }
+    SECTION("probation: the source replaces the silent endpoint on its 4th packet, a second on") {
+        learn_pair(3200);              // at second 1
+        set_clock(5000);
+        rig.run(from(mac_a, host_a, port_a, box, 3200).bytes()); // A speaks on, B is silent
+        Rig::Out out = rig.run(from(mac_c, host_c, port_c, box, 3200).bytes());
+        CHECK(out.counts[Counter::relay_probation_started] == 1);
+        CHECK(out.counts[Counter::drop_relay_probation] == 1);
+        for (uint64_t ms : {5300, 5600}) {
+            set_clock(ms);
+            out = rig.run(from(mac_c, host_c, port_c, box, 3200).bytes());
+            CHECK_FALSE(out.sent);
+            CHECK(out.counts[Counter::drop_relay_probation] == 1);
+        }
+        set_clock(6000);
+        out = rig.run(from(mac_c, host_c, port_c, box, 3200).bytes());
+        CHECK(out.counts[Counter::relay_replaced] == 1);
+        CHECK(out.frame == relayed(mac_a, host_a, port_a, port_c, box, 3200));
+        // The pair is A and C now, both ways.
+        out = rig.run(from(mac_a, host_a, port_a, box, 3200).bytes());
+        CHECK(out.frame == relayed(mac_c, host_c, port_c, port_a, box, 3200));
+        CHECK(rig.run(from(mac_b, host_b, port_b, box, 3200).bytes()).counts[Counter::relay_probation_started] == 1);
+    }
+    SECTION("allow: sources outside the prefixes are never learned") {
+        Rig::Out out = rig.run(from(mac_c, host_c, port_c, box, 3300).bytes());
+        CHECK(out.counts[Counter::drop_relay_not_allowed] == 1);
+        CHECK(rig.relay().read(entry(3300)).state == state::set0);
+        learn_pair(3300); // 10.0.0.10 and .11 are inside 10.0.0.10/31
+        out = rig.run(from(mac_c, host_c, port_c, box, 3300).bytes());
+        CHECK(out.counts[Counter::drop_relay_not_allowed] == 1);
+        CHECK(rig.relay().read(entry(3300)).a.addr == host_a);
+    }
+    SECTION("no mode learns a martian source") {
+        for (uint16_t port : {3000, 3100, 3200, 3300}) {
+            for (Ipv4 src : {Ipv4(0x00000005), Ipv4(0x7f000001), Ipv4(0xe0000001), Ipv4(0xffffffff),
+                             box, box2, Ipv4(0x0a0000ff)}) {
+                INFO(port << " from " << format_ipv4(src));
+                const Rig::Out out = rig.run(from(mac_a, src, 1000, box, port).bytes());
+                CHECK_FALSE(out.sent);
+                CHECK(out.counts[Counter::drop_relay_refused] == 1);
+            }
+            CHECK(rig.run(from(mac_a, host_a, 0, box, port).bytes()).counts[Counter::drop_relay_refused] == 1);
+            CHECK(rig.relay().read(entry(port)).state == state::set0);
+        }
+    }
+}
+
 TEST_CASE("malformed and foreign frames are counted, never relayed")
 {
     Rig rig(state::set0);

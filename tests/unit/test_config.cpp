@@ -325,18 +325,35 @@ TEST_CASE("bad configs name file, line, column and key")
         {"bad learning mode", two_ports + "relay:\n  learning: sticky\n",
          "relay.yaml:5:13: relay.learning: \"sticky\" is not a learning mode (reset, strict or "
          "probation)"},
-        {"strict learning is not in this version", two_ports + "relay:\n  learning: strict\n",
-         "relay.yaml:5:13: relay.learning: \"strict\" is not supported by this version (only "
-         "reset)"},
-        {"probation is not in this version", two_ports + "relay: { learning: probation }\n",
-         "relay.yaml:4:20: relay.learning: \"probation\" is not supported by this version (only "
-         "reset)"},
+        {"a learning mode on a DEST rule",
+         two_ports + "rules:\n  - { hook: prerouting, match: { dst: 203.0.113.9 }, target: DEST, "
+                     "to: 10.0.0.9, learning: strict }\n",
+         "relay.yaml:5:92: rules[0].learning: only a RELAY rule has learning"},
+        {"a bad learning mode on a rule",
+         two_ports + "rules:\n  - { hook: prerouting, match: { dport: 3000 }, target: RELAY, "
+                     "learning: lax }\n",
+         "relay.yaml:5:74: rules[0].learning: \"lax\" is not a learning mode (reset, strict or "
+         "probation)"},
+        {"an empty allow list", two_ports + "relay: { allow: [] }\n",
+         "relay.yaml:4:17: relay.allow: must list at least one prefix (leave allow out to learn "
+         "any source)"},
+        {"a bad allow prefix",
+         two_ports + "rules:\n  - { hook: prerouting, match: { dport: 3000 }, target: RELAY, "
+                     "allow: [10.0.0.0/33] }\n",
+         "relay.yaml:5:72: rules[0].allow[0]: \"10.0.0.0/33\" is not an IPv4 address or prefix"},
+        {"one probation packet", two_ports + "relay: { probation_packets: 1 }\n",
+         "relay.yaml:4:29: relay.probation_packets: \"1\" is not a number of packets (2-255)"},
+        {"a probation under a second", two_ports + "relay: { probation_ms: 500 }\n",
+         "relay.yaml:4:24: relay.probation_ms: \"500\" is not a number of milliseconds "
+         "(1000-600000)"},
+        {"a bad reset interval", two_ports + "relay: { reset_interval: 1m }\n",
+         "relay.yaml:4:26: relay.reset_interval: \"1m\" is not a number of seconds"},
         {"bad idle timeout", two_ports + "relay:\n  idle_timeout: 30s\n",
          "relay.yaml:5:17: relay.idle_timeout: \"30s\" is not a number of seconds"},
         {"an idle timeout on a DEST rule",
          two_ports + "rules:\n  - { hook: prerouting, match: { dst: 203.0.113.9 }, target: DEST, "
                      "to: 10.0.0.9, idle_timeout: 30 }\n",
-         "relay.yaml:5:96: rules[0].idle_timeout: only a RELAY rule has an idle timeout"},
+         "relay.yaml:5:96: rules[0].idle_timeout: only a RELAY rule has idle_timeout"},
         {"a bad idle timeout on a RELAY rule",
          two_ports + "rules:\n  - { hook: prerouting, match: { dport: 3000 }, target: RELAY, "
                      "idle_timeout: -1 }\n",
@@ -447,6 +464,34 @@ TEST_CASE("idle timeouts and the state file")
     CHECK(c.relay.state_interval == 30);
     CHECK(parse_config(two_ports + "relay: { state_file: /var/lib/r.json }\n", "r.yaml")
               .relay.state_file == "/var/lib/r.json");
+}
+
+TEST_CASE("learning modes, allow prefixes and the reset limit")
+{
+    const Config c = parse_config(
+        two_ports + "rules:\n"
+                    "  - \"-A PREROUTING -p udp --dport 3000:3099 -j RELAY\"\n"
+                    "  - { hook: prerouting, match: { dport: 4000-4099 }, target: RELAY, "
+                    "learning: strict, allow: [198.51.100.0/24, 10.0.0.7] }\n"
+                    "relay: { learning: probation, allow: [10.0.0.0/8], probation_packets: 6, "
+                    "probation_ms: 2500, reset_interval: 5 }\n",
+        "r.yaml");
+    CHECK(c.relay.learning == LearningMode::probation);
+    CHECK(c.relay.allow == std::vector<Prefix>{*parse_prefix("10.0.0.0/8")});
+    CHECK(c.relay.probation_packets == 6);
+    CHECK(c.relay.probation_ms == 2500);
+    CHECK(c.relay.reset_interval == 5);
+    CHECK(!c.rules[0].learning);
+    CHECK(!c.rules[0].allow);
+    CHECK(c.rules[1].learning == LearningMode::strict);
+    CHECK(c.rules[1].allow == std::vector<Prefix>{*parse_prefix("198.51.100.0/24"),
+                                                  *parse_prefix("10.0.0.7/32")});
+    const Config d = parse_config(two_ports, "d.yaml");
+    CHECK(d.relay.learning == LearningMode::reset);
+    CHECK(d.relay.allow.empty());
+    CHECK(d.relay.probation_packets == 4);
+    CHECK(d.relay.probation_ms == 1000);
+    CHECK(d.relay.reset_interval == 0);
 }
 
 TEST_CASE("MTU and buffer size")

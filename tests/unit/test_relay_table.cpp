@@ -406,3 +406,144 @@ TEST_CASE("restore writes a whole snapshot, or nothing if the entry changed sinc
     CHECK(to.restore(3, RelaySnapshot{}, to.version(3)));
     CHECK(to.read(3).state == 0);
 }
+
+namespace {
+
+LearnPolicy policy(LearningMode mode, uint32_t reset_interval = 0)
+{
+    LearnPolicy p;
+    p.mode = mode;
+    p.reset_interval = reset_interval;
+    p.probation_packets = 4;
+    p.probation_ms = 1000;
+    return p;
+}
+
+LearnClock at_ms(uint64_t ms) { return {static_cast<uint32_t>(ms / 1000), ms}; }
+
+} // namespace
+
+TEST_CASE("reset mode: a reset waits reset_interval after the last one")
+{
+    RelayTable t = table_with_a_and_b(); // A at 100 s, B at 101 s
+    const LearnPolicy p = policy(LearningMode::reset, 10);
+    CHECK(t.learn(1, C, at_ms(102000), p).outcome == Learn::reset);
+    CHECK(t.learn(1, B, at_ms(102500), p).outcome == Learn::learned_b);
+    CHECK(t.learn(1, D, at_ms(111000), p).outcome == Learn::reset_limited); // 9 s later
+    CHECK(t.read(1).a == C);
+    CHECK(t.learn(1, D, at_ms(112000), p).outcome == Learn::reset);
+    CHECK(t.read(1).a == D);
+}
+
+TEST_CASE("strict mode: a third endpoint is refused unless a learning window is open")
+{
+    RelayTable t = table_with_a_and_b();
+    const LearnPolicy p = policy(LearningMode::strict);
+    for (int i = 0; i < 10; i++)
+        CHECK(t.learn(1, C, at_ms(102000 + i), p).outcome == Learn::refused_strict);
+    RelaySnapshot s = t.read(1);
+    CHECK(s.a == A);
+    CHECK(s.b == B);
+    // A new port learns its first two endpoints as in reset mode.
+    CHECK(t.learn(2, C, at_ms(102000), p).outcome == Learn::learned_a);
+    CHECK(t.learn(2, D, at_ms(102000), p).outcome == Learn::learned_b);
+    // The control side opens a window until second 105.
+    t.open_window(1, 105);
+    CHECK(t.window_open(1, 105));
+    CHECK(t.learn(1, C, at_ms(104000), p).outcome == Learn::reset);
+    CHECK(t.learn(1, D, at_ms(104000), p).outcome == Learn::learned_b);
+    CHECK(t.learn(1, A, at_ms(106000), p).outcome == Learn::refused_strict); // closed again
+    s = t.read(1);
+    CHECK(s.a == C);
+    CHECK(s.b == D);
+}
+
+TEST_CASE("probation: a new source replaces the silent endpoint after N packets over the minimum time")
+{
+    const LearnPolicy p = policy(LearningMode::probation);
+    SECTION("B went silent: C replaces it on its 4th packet, a second after its first") {
+        RelayTable t = table_with_a_and_b(); // A at 100 s, B at 101 s
+        t.touch(1, 1, 105);                  // A speaks on; B is silent from 101 s
+        CHECK(t.learn(1, C, at_ms(106000), p).outcome == Learn::probation_started);
+        CHECK(t.learn(1, C, at_ms(106300), p).outcome == Learn::probation);
+        CHECK(t.learn(1, C, at_ms(106600), p).outcome == Learn::probation);
+        CHECK(t.learn(1, C, at_ms(106900), p).outcome == Learn::probation); // 4 packets, 900 ms
+        const LearnResult r = t.learn(1, C, at_ms(107000), p);
+        CHECK(r.outcome == Learn::replaced_b);
+        CHECK(r.to == A);
+        const RelaySnapshot s = t.read(1);
+        CHECK(s.state == (state::set2 | state::active1));
+        CHECK(s.a == A);
+        CHECK(s.b == C);
+        CHECK(s.seen_b == 107);
+    }
+    SECTION("A went silent: C replaces A and is relayed to B") {
+        RelayTable t = table_with_a_and_b();
+        t.touch(1, 2, 105);
+        for (uint64_t ms : {106000, 106400, 106800})
+            CHECK(t.learn(1, C, at_ms(ms), p).outcome != Learn::replaced_a);
+        const LearnResult r = t.learn(1, C, at_ms(107200), p);
+        CHECK(r.outcome == Learn::replaced_a);
+        CHECK(r.to == B);
+        CHECK(t.read(1).a == C);
+    }
+    SECTION("fewer than N packets, or N packets too fast, replace nothing") {
+        RelayTable t = table_with_a_and_b();
+        t.touch(1, 1, 105);
+        for (uint64_t ms = 106000; ms < 106100; ms += 10) // 10 packets in 100 ms
+            CHECK(t.learn(1, C, at_ms(ms), p).outcome != Learn::replaced_b);
+        CHECK(t.read(1).b == B);
+        RelayTable u = table_with_a_and_b();
+        u.touch(1, 1, 105);
+        for (uint64_t ms : {106000, 107000, 108000}) // 3 packets over 2 s
+            CHECK(u.learn(1, C, at_ms(ms), p).outcome != Learn::replaced_b);
+        CHECK(u.read(1).b == B);
+    }
+    SECTION("the endpoint it would replace speaks meanwhile: the count starts over") {
+        RelayTable t = table_with_a_and_b();
+        t.touch(1, 1, 105);
+        CHECK(t.learn(1, C, at_ms(106000), p).outcome == Learn::probation_started);
+        CHECK(t.learn(1, C, at_ms(106400), p).outcome == Learn::probation);
+        t.touch(1, 2, 106); // B (the older one, the one C would replace) speaks
+        CHECK(t.learn(1, C, at_ms(106800), p).outcome == Learn::probation_started);
+        // A live call: B speaks every second, so C never gets through.
+        for (uint64_t ms = 107000; ms < 115000; ms += 250) {
+            t.touch(1, 2, static_cast<uint32_t>(ms / 1000));
+            t.touch(1, 1, static_cast<uint32_t>(ms / 1000));
+            const Learn l = t.learn(1, C, at_ms(ms), p).outcome;
+            CHECK((l == Learn::probation || l == Learn::probation_started));
+        }
+        CHECK(t.read(1).b == B);
+    }
+    SECTION("an endpoint last heard in the candidate's first second: counted again from the next") {
+        RelayTable t = table_with_a_and_b();
+        t.touch(1, 1, 106);
+        t.touch(1, 2, 106); // both spoke in second 106; then A goes quiet, B speaks on
+        CHECK(t.learn(1, C, at_ms(106500), p).outcome == Learn::probation_started); // would replace A
+        t.touch(1, 2, 107);
+        for (uint64_t ms : {106800, 107100})
+            CHECK(t.learn(1, C, at_ms(ms), p).outcome == Learn::probation);
+        // 4 packets over 1 s, but whether A spoke after C's first packet in
+        // second 106 is unknown: start over.
+        CHECK(t.learn(1, C, at_ms(107500), p).outcome == Learn::probation_started);
+        for (uint64_t ms : {107800, 108100})
+            CHECK(t.learn(1, C, at_ms(ms), p).outcome == Learn::probation);
+        const LearnResult r = t.learn(1, C, at_ms(108500), p);
+        CHECK(r.outcome == Learn::replaced_a);
+        CHECK(r.to == B);
+    }
+    SECTION("replacements wait reset_interval too; a window lets any source in at once") {
+        RelayTable t = table_with_a_and_b();
+        const LearnPolicy limited = policy(LearningMode::probation, 30);
+        t.touch(1, 1, 105);
+        for (uint64_t ms : {106000, 106400, 106800})
+            t.learn(1, C, at_ms(ms), limited);
+        CHECK(t.learn(1, C, at_ms(107200), limited).outcome == Learn::replaced_b);
+        t.touch(1, 1, 108);
+        for (uint64_t ms : {109000, 109400, 109800})
+            t.learn(1, D, at_ms(ms), limited);
+        CHECK(t.learn(1, D, at_ms(110200), limited).outcome == Learn::reset_limited);
+        t.open_window(1, 111);
+        CHECK(t.learn(1, D, at_ms(111000), p).outcome == Learn::reset);
+    }
+}
