@@ -12,6 +12,11 @@ ACTION
   c1>c2      c1 sends a fresh payload; c2 must receive exactly it, from the relay
              address and port, and no other endpoint anything
   c1>-       c1 sends; no endpoint may receive anything within --quiet seconds
+  c1>-*N     c1 sends N datagrams, one every --interval; none may arrive anywhere
+  c2>>c1     c2 (whose address changed) is to be relearned: rounds of c1 sending
+             (unchecked, c1 stays active) and c2 sending, one every --interval,
+             until c1 receives c2's datagram (at most 20 rounds); what c1 sends
+             may reach c2 once it is relearned
   c1<>c2*N   N round trips: c1>c2, then c2>c1 answering it
   c1<>c2*until  round trips until the file --stop-file names exists (at least one)
   quiet      no endpoint may receive anything within --quiet seconds
@@ -65,8 +70,10 @@ class Fail(Exception):
 
 
 class Clients:
-    def __init__(self, relay, endpoints, timeout, quiet, verbose=False, stop_file=None):
+    def __init__(self, relay, endpoints, timeout, quiet, verbose=False, stop_file=None,
+                 interval=0.1):
         self.relay = relay
+        self.interval = interval
         self.stop_file = stop_file
         self.verbose = verbose
         self.timeout = timeout
@@ -153,6 +160,20 @@ class Clients:
         else:
             self.expect(dst, data)
 
+    def relearn(self, moved, peer, rounds=20):
+        for n in range(1, rounds + 1):
+            self.send(peer, self.payload(peer, moved))
+            data = self.payload(moved, peer)
+            self.send(moved, data)
+            for name, got, addr in self.poll(self.interval):
+                if name == peer and got == data and addr == self.relay:
+                    self.received += 1
+                    return n
+                if name != moved or addr != self.relay:
+                    raise Fail(f"{name} received {got!r} from {addr[0]}:{addr[1]} while {moved} "
+                               "was being relearned")
+        raise Fail(f"{peer} received nothing from {moved} in {rounds} rounds")
+
     def run(self, action):
         if action == "quiet":
             self.quiet()
@@ -167,6 +188,17 @@ class Clients:
                 self.one_way(b, a)
                 n += 1
             return f"{n} round trips, {2 * n} datagrams relayed and checked"
+        m = re.fullmatch(r"(\w+)>-\*(\d+)", action)
+        if m:
+            for _ in range(int(m.group(2))):
+                self.send(m.group(1), self.payload(m.group(1), "-"))
+                time.sleep(self.interval)
+            self.quiet()
+            return f"{m.group(2)} sent, nothing arrived anywhere"
+        m = re.fullmatch(r"(\w+)>>(\w+)", action)
+        if m:
+            n = self.relearn(m.group(1), m.group(2))
+            return f"relearned: {m.group(2)} received {m.group(1)}'s datagram in round {n}"
         m = re.fullmatch(r"(\w+)>(\w+|-)", action)
         if m:
             self.one_way(m.group(1), m.group(2))
@@ -191,6 +223,8 @@ def main():
     ap.add_argument("--quiet", type=float, default=0.5, help="seconds of silence for '-'")
     ap.add_argument("--verbose", action="store_true", help="print every datagram received")
     ap.add_argument("--stop-file", help="for *until: stop once this file exists")
+    ap.add_argument("--interval", type=float, default=0.1,
+                    help="seconds between the sends of >-*N and >>")
     ap.add_argument("actions", nargs="+")
     args = ap.parse_args()
 
@@ -207,7 +241,7 @@ def main():
     if any(a.endswith("*until") for a in args.actions) and not args.stop_file:
         ap.error("*until needs --stop-file")
     clients = Clients(args.relay, endpoints, args.timeout, args.quiet, args.verbose,
-                      args.stop_file)
+                      args.stop_file, args.interval)
     try:
         for action in args.actions:
             try:
