@@ -249,7 +249,8 @@ e2e_check() {
 # dpdk-relay in NS_RELAY, sets RELAY_PID, waits for "dpdk-relay: ready". Its ports
 # are net_af_packet0, 1, ... on the interfaces of NS_RELAY listed in RELAY_IFS
 # (default: RELAY_IF alone), each with one queue pair per worker and the devargs
-# in RELAY_VDEV_ARGS, if any. RELAY_MEM_MB sets the EAL memory (default 256).
+# in RELAY_VDEV_ARGS, if any. RELAY_MEM_MB sets the EAL memory (default 256);
+# RELAY_PROG_ARGS adds program options after --config.
 relay_start() {
     local logf=$1 bin=$2 workers=$3 fprefix=$4 config=$5 mem=${6:-nohuge} vdevs=() ifc n=0
     for ifc in "${RELAY_IFS[@]:-$RELAY_IF}"; do
@@ -260,7 +261,7 @@ relay_start() {
     : >"$logf" # before the job starts: the wait below must not read an older run's log
     # shellcheck disable=SC2046
     ip netns exec "$NS_RELAY" "$bin" $(eal_lcores "$workers") $(eal_memory "$mem" "${RELAY_MEM_MB:-256}") --no-pci \
-        --file-prefix "$fprefix" "${vdevs[@]}" -- --config "$config" >"$logf" 2>&1 </dev/null &
+        --file-prefix "$fprefix" "${vdevs[@]}" -- --config "$config" ${RELAY_PROG_ARGS:-} >"$logf" 2>&1 </dev/null &
     RELAY_PID=$!
     wait_ready "$RELAY_PID" "$logf" '^dpdk-relay: ready' && return 0
     [ -n "$READY_RC" ] && { RELAY_RC=$READY_RC; RELAY_PID=; }

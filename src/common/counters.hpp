@@ -35,6 +35,8 @@ namespace relay {
     X(relay_expired, false, "endpoints forgotten after their idle timeout")                  \
     X(relay_probation_started, false, "new sources put on probation to replace an endpoint")   \
     X(relay_replaced, false, "endpoints replaced by a source that passed probation")          \
+    X(events_suppressed, false, "relay events left out of the log by a worker's rate limit")  \
+    X(events_lost, false, "relay events lost: the event ring was full")                       \
     X(reloads, false, "config reloads applied")                                              \
     X(reloads_failed, false, "config reloads refused: nothing changed")                      \
     X(drop_malformed, true, "truncated or inconsistent headers")                             \

@@ -207,7 +207,7 @@ uint8_t RelayTable::write_state(uint32_t idx, uint8_t value)
     return st;
 }
 
-int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout)
+int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout, Endpoint *forgotten)
 {
     Entry &e = entries_[idx];
     auto idle = [now, timeout](const std::atomic<uint32_t> &seen) {
@@ -227,7 +227,11 @@ int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout)
     const bool drop_a = (st & state::set_mask) >= state::set1 && idle(e.seen_a);
     const bool drop_b = has_b && idle(e.seen_b);
     uint8_t out = st;
-    int forgotten = int(drop_a) + int(drop_b);
+    const int count = int(drop_a) + int(drop_b);
+    if (forgotten) {
+        forgotten[0] = drop_a ? a : Endpoint{};
+        forgotten[1] = drop_b ? b : Endpoint{};
+    }
     if (drop_a && (drop_b || !has_b)) {
         out = state::set0;
         a = b = Endpoint{};
@@ -240,10 +244,10 @@ int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout)
         out = static_cast<uint8_t>(state::set1 | (st & state::active1));
         b = Endpoint{};
     }
-    if (forgotten)
+    if (count)
         store(e, out, a, b);
-    unlock(e, seq, forgotten != 0);
-    return forgotten;
+    unlock(e, seq, count != 0);
+    return count;
 }
 
 bool RelayTable::restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected)

@@ -191,8 +191,9 @@ public:
 
     // Forgets the endpoints of entry idx that have sent nothing for `timeout`
     // seconds at `now`, as if they had never been learned: the other one, if
-    // it stays, becomes A (SET1). Returns how many it forgot.
-    int expire(uint32_t idx, uint32_t now, uint32_t timeout);
+    // it stays, becomes A (SET1). Returns how many it forgot; with `forgotten`,
+    // stores there the A and B it forgot (unknown: not forgotten).
+    int expire(uint32_t idx, uint32_t now, uint32_t timeout, Endpoint *forgotten = nullptr);
 
     // Changes with every write to the entry (a reload copies what changed).
     uint32_t version(uint32_t idx) const { return entries_[idx].seq.load(std::memory_order_acquire); }

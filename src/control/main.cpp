@@ -158,11 +158,13 @@ int main(int argc, char **argv)
     std::vector<std::string> prog_args(argv + (has_eal_args ? sep + 1 : 1), argv + argc);
 
     Runtime rt;
+    bool log_json = false;
     try {
         auto opt = parse_options(prog_args);
         if (!opt)
             return 0;
         rt.config = load_config(opt->config);
+        log_json = opt->log_json;
         if (opt->check) {
             std::string source;
             const std::vector<uint64_t> hits =
@@ -200,6 +202,11 @@ int main(int argc, char **argv)
         rt.tables = std::move(b.tables);
         rt.relay = std::move(b.relay);
         rt.shared.qsbr = create_qsbr(queues);
+        rt.shared.events = create_event_ring(static_cast<int>(rte_socket_id()));
+        if (!rt.shared.events)
+            throw std::runtime_error(std::string("cannot create the event ring: ") +
+                                     rte_strerror(rte_errno));
+        rt.log = std::make_unique<EventLog>(log_json);
         rt.shared.pools = create_mbuf_pools(static_cast<unsigned>(rt.resolved.size()), queues,
                                             rt.config.buffer_size);
         for (size_t i = 0; i < rt.resolved.size(); i++)
@@ -239,11 +246,11 @@ int main(int argc, char **argv)
         rt.shared.clock.store(now, std::memory_order_relaxed);
         rt.shared.clock_ms.store(ms + 1000, std::memory_order_relaxed); // second 1 starts at 1000
         rt.neighbours->apply_updates(now);
+        rt.drain_events();
         if (reload_signal) {
             reload_signal = 0;
             std::lock_guard<std::mutex> hold(rt.control);
-            const ReloadResult r = rt.reload();
-            log_line("SIGHUP: " + r.message + " (" + std::to_string(int(r.ms * 1000)) + " us)");
+            rt.reload(); // logs its outcome
         }
         if (now == second)
             continue;
@@ -260,6 +267,7 @@ int main(int argc, char **argv)
     std::printf("dpdk-relay: stopping on signal %d\n", int(stop_signal));
     rt.shared.stop.store(true, std::memory_order_relaxed);
     rte_eal_mp_wait_lcore();
+    rt.drain_events();
     {
         std::lock_guard<std::mutex> hold(rt.control);
         log_line(rt.save_state());
@@ -273,6 +281,7 @@ int main(int argc, char **argv)
         rt.neighbours.reset();
     }
     rte_free(rt.shared.qsbr);
+    rte_ring_free(rt.shared.events);
     rte_eal_cleanup();
     return 0;
 }

@@ -25,6 +25,9 @@ std::optional<Options> parse_options(const std::vector<std::string> &args)
         ("check", po::bool_switch(&opt.check),
          "validate the config, print what it compiles to, and exit; with the rule hits "
          "of the dpdk-relay running on it, if one is")
+        ("log-json", po::bool_switch(&opt.log_json),
+         "log relay events (learning, resets, refusals, expiries, reloads) as JSON lines "
+         "rather than text; either way through DPDK's log, type relay.event")
         ("file-prefix", po::value(&opt.file_prefix)->value_name("NAME"),
          "--check: the EAL --file-prefix of that running dpdk-relay (default rte)")
         ("help,h", "print this help and exit")

@@ -10,6 +10,7 @@ namespace relay {
 struct Options {
     std::string config;
     bool check = false;
+    bool log_json = false; // relay events as JSON lines
     std::string file_prefix = "rte"; // --check: the running relay to read rule hits from
 };
 

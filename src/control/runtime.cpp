@@ -4,6 +4,7 @@
 #include "state_file.hpp"
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 
 #include <fstream>
 #include <sstream>
@@ -30,6 +31,8 @@ ReloadResult Runtime::reload()
         r.ms = double(rte_get_tsc_cycles() - start) * 1000.0 / double(rte_get_tsc_hz());
         count.add(r.ok ? Counter::reloads : Counter::reloads_failed);
         control_counters.commit(count);
+        if (log)
+            log->reload(r.ok, r.message + " (" + std::to_string(int(r.ms * 1000)) + " us)");
         return r;
     };
     Config next;
@@ -108,13 +111,47 @@ ReloadResult Runtime::reload()
 void Runtime::expire_idle(uint32_t now)
 {
     Counters count;
+    uint32_t logged = 0;
     for (const RelayRange &r : tables->ranges) {
         if (r.idle_timeout == 0)
             continue;
-        for (uint32_t e = r.base; e <= r.base + (r.hi - r.lo); e++)
-            count.add(Counter::relay_expired, relay->expire(e, now, r.idle_timeout));
+        for (uint32_t e = r.base; e <= r.base + (r.hi - r.lo); e++) {
+            Endpoint gone[2];
+            const int n = relay->expire(e, now, r.idle_timeout, gone);
+            count.add(Counter::relay_expired, n);
+            for (uint8_t slot = 1; n && slot <= 2 && log; slot++) {
+                if (!gone[slot - 1].known() || logged++ >= max_events_per_second)
+                    continue;
+                Event ev{EventKind::expired};
+                ev.slot = slot;
+                ev.port = tables->entry_port(e);
+                ev.address = r.address;
+                ev.src = gone[slot - 1].addr;
+                ev.src_port = gone[slot - 1].port;
+                ev.time = now;
+                log->event(ev, rte_get_main_lcore());
+            }
+        }
+    }
+    if (log && logged > max_events_per_second) {
+        Event summary{EventKind::suppressed};
+        summary.count = logged - max_events_per_second;
+        log->event(summary, rte_get_main_lcore());
     }
     control_counters.commit(count);
+}
+
+void Runtime::drain_events()
+{
+    if (!shared.events)
+        return;
+    Event batch[64];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(shared.events, batch, sizeof(Event), 64,
+                                               nullptr)) != 0)
+        for (unsigned i = 0; i < n; i++)
+            if (log)
+                log->event(batch[i], worker_lcores[batch[i].queue]);
 }
 
 std::string Runtime::save_state()

@@ -8,6 +8,7 @@
 #include "build_tables.hpp"
 #include "config.hpp"
 #include "counters.hpp"
+#include "event_log.hpp"
 #include "neighbour.hpp"
 #include "relay_table.hpp"
 #include "tables.hpp"
@@ -43,6 +44,7 @@ struct Runtime {
     std::unique_ptr<LcoreCounters[]> counters; // one per worker
     LcoreCounters control_counters; // housekeeping and reloads, under `control`
     std::vector<std::unique_ptr<Worker>> workers;
+    std::unique_ptr<EventLog> log; // null: events are not logged (tests)
 
     uint16_t queues() const { return static_cast<uint16_t>(worker_lcores.size()); }
 
@@ -59,8 +61,12 @@ struct Runtime {
     // one changes nothing.
     ReloadResult reload();
 
-    // Forgets the endpoints idle past their range's idle_timeout.
+    // Forgets the endpoints idle past their range's idle_timeout, and logs
+    // them (at most max_events_per_second, then how many more).
     void expire_idle(uint32_t now);
+
+    // Logs what the workers posted to shared.events.
+    void drain_events();
 
     // relay.state_file: writes it now; restores it at start (before the
     // workers run). Both return a line for the log, empty if there is no

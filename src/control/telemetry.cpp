@@ -309,9 +309,7 @@ int cmd_reload(const char *, const char *params, rte_tel_data *d)
 {
     if (params && *params)
         return reply_error(d, "/relay/reload takes no parameters");
-    const ReloadResult r = runtime->reload();
-    std::printf("dpdk-relay: /relay/reload: %s (%d us)\n", r.message.c_str(), int(r.ms * 1000));
-    std::fflush(stdout);
+    const ReloadResult r = runtime->reload(); // logs its outcome
     if (!r.ok)
         reply_error(d, r.message);
     else {

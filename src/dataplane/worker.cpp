@@ -163,6 +163,10 @@ int Worker::run()
             process_burst(t, port, pkts, n);
             flush();
         }
+        // Once the second is over, how many events the rate limit left out.
+        if (events_suppressed_)
+            event(EventKind::suppressed, t, no_relay, 0, 0, 0,
+                  shared_.clock.load(std::memory_order_relaxed));
     }
     if (shared_.qsbr) {
         rte_rcu_qsbr_thread_offline(shared_.qsbr, queue_);
@@ -639,8 +643,10 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
     const uint16_t sport = rte_be_to_cpu_16(udp->src_port);
-    if (sport == 0 || t.refuses_source(src))
+    if (sport == 0 || t.refuses_source(src)) {
+        event(EventKind::refused, t, entry, 0, src, sport, now);
         return drop(Counter::drop_relay_refused);
+    }
 
     RelayTable &table = *t.relay;
     const RelayRange &range = t.ranges[t.entry_range[entry]];
@@ -649,8 +655,10 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
                       : snap.b.known() && snap.b.same_peer(src, sport) ? 2
                                                                        : 0;
     Learn outcome = learn_reset_mode(snap.state, match);
-    if (match == 0 && outcome != Learn::drop_disabled && !range.allows(src))
+    if (match == 0 && outcome != Learn::drop_disabled && !range.allows(src)) {
+        event(EventKind::not_allowed, t, entry, 0, src, sport, now);
         return drop(Counter::drop_relay_not_allowed);
+    }
     // The fast cases again, for an entry that changed since steady() read it,
     // and a strict port's refusal, which takes no lock either.
     if (outcome == Learn::to_b && (snap.state & state::active2)) {
@@ -664,6 +672,7 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         return drop(Counter::drop_relay_unlearned);
     } else if (outcome == Learn::reset && range.learning == LearningMode::strict &&
                !table.window_open(entry, now)) {
+        event(EventKind::strict, t, entry, 0, src, sport, now);
         return drop(Counter::drop_relay_strict);
     } else {
         // Only a transition, or probation's count, takes the entry's lock.
@@ -686,25 +695,33 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
             return drop(Counter::drop_relay_unlearned);
         case Learn::learned_a:
             local_.add(Counter::relay_learned);
+            event(EventKind::learned, t, entry, 1, src, sport, now);
             return drop(Counter::drop_relay_unlearned);
         case Learn::reset:
             local_.add(Counter::relay_resets);
+            event(EventKind::reset, t, entry, 1, src, sport, now);
             return drop(Counter::drop_relay_reset);
         case Learn::refused_strict:
+            event(EventKind::strict, t, entry, 0, src, sport, now);
             return drop(Counter::drop_relay_strict);
         case Learn::reset_limited:
+            event(EventKind::reset_limited, t, entry, 0, src, sport, now);
             return drop(Counter::drop_relay_reset_limited);
         case Learn::probation_started:
             local_.add(Counter::relay_probation_started);
+            event(EventKind::probation, t, entry, 0, src, sport, now);
             return drop(Counter::drop_relay_probation);
         case Learn::probation:
             return drop(Counter::drop_relay_probation);
         case Learn::replaced_a:
         case Learn::replaced_b:
             local_.add(Counter::relay_replaced);
+            event(EventKind::replaced, t, entry, outcome == Learn::replaced_a ? 1 : 2, src, sport,
+                  now);
             break;
         case Learn::learned_b:
             local_.add(Counter::relay_learned);
+            event(EventKind::learned, t, entry, 2, src, sport, now);
             break;
         case Learn::to_a:
         case Learn::to_b:
@@ -756,6 +773,48 @@ Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
     eth->src_addr = t.ports[p.out_port].mac;
     local_.add(Counter::forwarded_packets);
     return tx(p.out_port);
+}
+
+void Worker::event(EventKind kind, const Tables &t, uint32_t entry, uint8_t slot, Ipv4 src,
+                   uint16_t sport, uint32_t now)
+{
+    if (!shared_.events)
+        return;
+    if (now != event_second_) {
+        if (events_suppressed_) {
+            Event summary{EventKind::suppressed};
+            summary.queue = queue_;
+            summary.count = events_suppressed_;
+            summary.time = event_second_;
+            post(summary);
+            events_suppressed_ = 0;
+        }
+        event_second_ = now;
+        events_in_second_ = 0;
+    }
+    if (kind == EventKind::suppressed)
+        return;
+    if (events_in_second_ == max_events_per_second) {
+        events_suppressed_++;
+        local_.add(Counter::events_suppressed);
+        return;
+    }
+    events_in_second_++;
+    Event e{kind};
+    e.slot = slot;
+    e.queue = queue_;
+    e.port = t.entry_port(entry);
+    e.address = t.entry_address(entry);
+    e.src = src;
+    e.src_port = sport;
+    e.time = now;
+    post(e);
+}
+
+void Worker::post(Event e)
+{
+    if (rte_ring_mp_enqueue_elem(shared_.events, &e, sizeof e) != 0)
+        local_.add(Counter::events_lost);
 }
 
 void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now)

@@ -4,6 +4,7 @@
 
 #include "classifier.hpp"
 #include "counters.hpp"
+#include "events.hpp"
 #include "relay_table.hpp"
 #include "tables.hpp"
 
@@ -35,6 +36,7 @@ struct DataplaneShared {
     // Workers report a quiescent state at the top of each poll loop, where
     // they hold no table; thread id = worker queue. Null: no reloads (tests).
     rte_rcu_qsbr *qsbr = nullptr;
+    rte_ring *events = nullptr; // relay events for the log (events.hpp); null: none
     std::atomic<uint32_t> clock{0}; // coarse seconds; control: rw, dataplane: ro
     std::atomic<uint64_t> clock_ms{0}; // the same in milliseconds, read only by learning
     std::atomic<bool> stop{false};  // control: rw, dataplane: ro
@@ -113,6 +115,10 @@ private:
     Verdict route(const Tables &t, Pkt &p);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
+    // Posts a relay event, within this worker's rate limit.
+    void event(EventKind kind, const Tables &t, uint32_t entry, uint8_t slot, Ipv4 src,
+               uint16_t sport, uint32_t now);
+    void post(Event e);
     void hit(uint32_t rule)
     {
         auto &h = table_counters_->rule_hits[rule];
@@ -140,6 +146,9 @@ private:
         Mac mac{};
     };
     Resolved resolved_[64];
+    // The event rate limit: the second it counts, events posted in it, and
+    // events left out since the last summary.
+    uint32_t event_second_ = 0, events_in_second_ = 0, events_suppressed_ = 0;
     TxList tx_[max_ports];
 };
 

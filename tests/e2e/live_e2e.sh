@@ -162,14 +162,14 @@ for ((i = 1; i <= RELOADS; i++)); do
     fi
     if ((i % 10 == 3)); then
         # SIGHUP: the answer is in the log.
-        n=$(grep -c 'SIGHUP: ' "$RELAY_LOG")
+        n=$(grep -c 'relay event: reload' "$RELAY_LOG")
         kill -HUP "$RELAY_PID"
         for ((w = 0; w < 50; w++)); do
-            [ "$(grep -c 'SIGHUP: ' "$RELAY_LOG")" -gt "$n" ] && break
+            [ "$(grep -c 'relay event: reload' "$RELAY_LOG")" -gt "$n" ] && break
             sleep 0.1
         done
-        line=$(grep 'SIGHUP: ' "$RELAY_LOG" | tail -n 1)
-        echo "$line" | grep -q 'SIGHUP: reloaded' || fail "reload $i by SIGHUP: $line"
+        line=$(grep 'relay event: reload' "$RELAY_LOG" | tail -n 1)
+        echo "$line" | grep -q 'reload done: reloaded' || fail "reload $i by SIGHUP: $line"
         sighups=$((sighups + 1))
         good=$((good + 1))
         continue

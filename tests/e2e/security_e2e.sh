@@ -200,6 +200,49 @@ done
 [ "$(jget "$(tel /relay/port,3005)" "u['state']")" = 1 ] || fail "3005 learned something"
 pass "0.0.0.0/8, loopback, multicast, limited broadcast, the box itself, the subnet's broadcast and source port 0: 7 refused"
 
+# ---------------------------------------------------------------------------
+step f-event-log
+c1e="${CLIENT_IP[1]}:13001"
+for want in "learned A $c1e on \*:3000" "took over (reset) A ${CLIENT_IP[3]}:13003 on \*:3000" \
+    "refused (reset_interval) $c1e on \*:3000" "refused (strict port) ${CLIENT_IP[3]}:13103 on \*:3100" \
+    "refused (not in allow) ${CLIENT_IP[3]}:13303 on \*:3300" "on probation ${CLIENT_IP[3]}:13203 on \*:3200" \
+    "replaced after probation B 10.77.0.22:13202 on \*:3200" "refused (never learned) 127.0.0.1:13003 on \*:3005"; do
+    grep -q "^relay event: $want (lcore [0-9]*)$" "$RELAY_LOG" || fail "no event 'relay event: $want' in the log"
+done
+# A flood of refusals: 2000 spoofed packets from 127.0.0.9, as fast as scapy sends.
+suppressed=$(counter "$(stats)" events_suppressed)
+t0=$(date +%s)
+nsx "${NS_CLIENT[3]}" "$RELAY_PY" - "$RELAY_MAC" "$RELAY_ADDR" <<'PY' || fail "scapy could not send"
+import sys
+from scapy.all import Ether, IP, UDP, Raw, sendp, conf
+conf.verb = 0
+frame = Ether(dst=sys.argv[1]) / IP(src="127.0.0.9", dst=sys.argv[2]) / UDP(sport=9, dport=3006) / Raw(b"x" * 20)
+sendp([frame] * 2000, iface="eth0")
+PY
+seconds=$(($(date +%s) - t0 + 1))
+for ((i = 0; i < 30; i++)); do
+    grep -q "more events on lcore [0-9]* suppressed" "$RELAY_LOG" && break
+    sleep 0.1
+done
+lines=$(grep -c "refused (never learned) 127.0.0.9:9" "$RELAY_LOG")
+summary=$(grep "more events on lcore [0-9]* suppressed" "$RELAY_LOG" | head -n 1)
+[ -n "$summary" ] || fail "no 'events suppressed' line after the flood"
+# At most 50 a second per worker, over the seconds the flood spanned.
+[ "$lines" -le $((50 * (seconds + 1) * WORKERS)) ] || fail "$lines log lines for 2000 refusals in $seconds s: not rate limited"
+left=$(rises events_suppressed "$suppressed")
+[ $((lines + left)) -ge 1900 ] || fail "$lines logged + $left suppressed, of 2000 refusals"
+pass "each learning, reset and refusal logged; 2000 refusals in $seconds s gave $lines lines and '${summary#relay event: }'"
+
+step f-json-log
+relay_stop 20
+RELAY_PROG_ARGS=--log-json relay_start "$RELAY_LOG" "$RELAY_BIN" "$WORKERS" "$FPREFIX" "$TMP/relay.yaml" ||
+    fail "dpdk-relay --log-json did not start (exit ${RELAY_RC:-still running})"
+clients 3001 'c1>-' 'c2>c1' || fail "learning on 3001: $(cat "$TMP/clients.out")"
+line=$(grep '"event":"learned"' "$RELAY_LOG" | tail -n 1)
+[ "$(jget "$line" "(j['event'], j['slot'], j['endpoint'], j['relay_port'], j['address'])")" = \
+  "('learned', 'B', '${CLIENT_IP[2]}:13003', 3001, '*')" ] || fail "the JSON line is '$line'"
+pass "--log-json: $line"
+
 relay_stop 20
 [ "$RELAY_RC" = 0 ] || fail "dpdk-relay exited $RELAY_RC on SIGTERM"
 echo "ALL PASSED ($WORKERS worker(s))"
