@@ -18,6 +18,8 @@ namespace relay {
 #define RELAY_COUNTERS(X)                                                                    \
     X(rx_packets, false, "frames received")                                                  \
     X(tx_packets, false, "frames handed to the NIC")                                         \
+    X(busy_cycles, false, "TSC cycles of poll loops that received packets")                  \
+    X(idle_cycles, false, "TSC cycles of poll loops that received nothing")                  \
     X(arp_replies, false, "ARP replies sent for the box's addresses")                        \
     X(arp_ignored, false, "ARP frames not asking for a box address")                         \
     X(arp_requests, false, "ARP requests sent to resolve next hops")                         \

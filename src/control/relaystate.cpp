@@ -1,7 +1,9 @@
 // relaystate: prints or writes the state of one relay port of a running
 // dpdk-relay over its DPDK telemetry socket, as the original perl tool did for
 // the kernel module (SPEC section 5).
+#include "atomic_file.hpp"
 #include "ipv4.hpp"
+#include "metrics.hpp"
 #include "relay_state.hpp"
 #include "telemetry_client.hpp"
 
@@ -24,7 +26,8 @@ constexpr int exit_refused = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_unreachable = 3;
 
-const char *const usage_line = "Usage: relaystate [--file-prefix NAME] [--json] PORT [VALUE]";
+const char *const usage_line = "Usage: relaystate [--file-prefix NAME] [--json] PORT [VALUE]\n"
+                              "       relaystate [--file-prefix NAME] --metrics [--output FILE]";
 
 const char *const help_text = R"(
 Prints the state of relay port PORT of a running dpdk-relay, or writes VALUE to it.
@@ -34,6 +37,11 @@ Prints the state of relay port PORT of a running dpdk-relay, or writes VALUE to 
   VALUE  0..15 or a name: disable (0), reset or enable (1), relearn or keepa (2:
          keep A, relearn B), keepboth (3: keep both, clear activity), keep (15),
          or a state name (SET0, SET1, SET2, ACTIVE1, ACTIVE2, ACTIVE, ALL)
+
+--metrics prints the relay's counters in the Prometheus text format instead
+(README "Metrics"); with --output FILE it replaces FILE atomically, for
+node_exporter's textfile collector, and writes dpdk_relay_up 0 there when the
+relay cannot be reached.
 
 State bits: 0-1 DISABLE/SET0/SET1/SET2 (no, none, one, both endpoints known),
 2 ACTIVE1 (sent to A), 3 ACTIVE2 (sent to B). Writing V keeps only what V names.
@@ -118,6 +126,41 @@ std::string format_reply(const json &r, const std::string &port_arg)
     return s.str();
 }
 
+// --metrics: /relay/stats, every page of /relay/rules and each port's
+// /ethdev/stats, as Prometheus text on stdout or in `output`.
+int metrics(const std::string &prefix, const std::string &output)
+{
+    auto emit = [&output](const std::string &text) {
+        if (output.empty())
+            std::cout << text;
+        else
+            relay::write_file_atomically(output, text, 0644);
+    };
+    relay::MetricsSource src;
+    relay::TelemetryClient client;
+    try {
+        client.connect(prefix);
+        src.stats = client.request("/relay/stats");
+        for (long start = 0; start >= 0;) {
+            const json page = client.request("/relay/rules," + std::to_string(start));
+            src.rules.push_back(page.at("rules"));
+            start = page.at("next").get<long>();
+        }
+        for (const auto &[name, id] : src.stats.at("ethdev").items())
+            src.ethdev.emplace_back(name, client.request("/ethdev/stats," + std::to_string(id.get<int>())));
+    } catch (const relay::TelemetryConnectError &e) {
+        std::cerr << "relaystate: " << e.what() << '\n';
+        emit(relay::prometheus_down());
+        return exit_unreachable;
+    } catch (const relay::TelemetryReplyError &e) {
+        std::cerr << "relaystate: " << e.what() << '\n';
+        emit(relay::prometheus_down());
+        return exit_refused;
+    }
+    emit(relay::prometheus_text(src));
+    return exit_ok;
+}
+
 int run(int argc, char **argv)
 {
     std::string prefix, port_arg, value_arg;
@@ -127,7 +170,10 @@ int run(int argc, char **argv)
         ("version", "print the version and exit")
         ("file-prefix,f", po::value(&prefix)->default_value("rte"),
          "the --file-prefix dpdk-relay was started with")
-        ("json", "print the relay's reply as one line of JSON");
+        ("json", "print the relay's reply as one line of JSON")
+        ("metrics", "print every counter in the Prometheus text format (no PORT)")
+        ("output,o", po::value<std::string>()->value_name("FILE"),
+         "--metrics: write to FILE (atomically, mode 0644) instead of standard output");
     po::options_description hidden;
     hidden.add_options()
         ("port", po::value(&port_arg))
@@ -159,10 +205,17 @@ int run(int argc, char **argv)
         std::cout << "relaystate " << RELAY_VERSION << '\n';
         return exit_ok;
     }
-    if (!vm.count("port"))
-        throw UsageError("missing PORT");
     if (prefix.empty() || prefix.find('/') != std::string::npos)
         throw UsageError("invalid --file-prefix '" + prefix + "'");
+    if (vm.count("metrics")) {
+        if (vm.count("port") || vm.count("json"))
+            throw UsageError("--metrics takes no PORT, VALUE or --json");
+        return metrics(prefix, vm.count("output") ? vm["output"].as<std::string>() : "");
+    }
+    if (vm.count("output"))
+        throw UsageError("--output goes with --metrics");
+    if (!vm.count("port"))
+        throw UsageError("missing PORT");
 
     // Everything is checked before connecting: a typo never reaches the relay.
     std::string port = parse_port_arg(port_arg);

@@ -3,6 +3,7 @@
 // back only if every entry in it makes sense for the running config.
 #pragma once
 
+#include "atomic_file.hpp"
 #include "relay_table.hpp"
 #include "tables.hpp"
 
@@ -34,10 +35,5 @@ struct RestoredState {
 // naming the first thing wrong: not JSON (a truncated file), another format
 // or version, or an entry that is not a valid state for its port.
 RestoredState parse_state(const std::string &text, const Tables &t);
-
-// Replaces `path` with `text` so that a crash at any moment leaves either the
-// old file or the new one: PATH.tmp, fsync, rename, fsync of the directory.
-// Throws std::runtime_error naming the step that failed.
-void write_file_atomically(const std::string &path, const std::string &text);
 
 } // namespace relay

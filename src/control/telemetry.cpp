@@ -296,9 +296,26 @@ int cmd_stats(const char *, const char *params, rte_tel_data *d)
         const std::string key = "lcore" + std::to_string(runtime->worker_lcores[w]);
         rte_tel_data_add_dict_container(lcores, key.c_str(), one, 0);
     }
+    // Relay ports by how many endpoints they know, and the ethdev port ids
+    // behind the config's port names (for the ethdev's own /ethdev/stats).
+    const Tables &t = tables();
+    uint64_t levels[4] = {};
+    for (uint32_t e = 0; e < t.relay_entries; e++)
+        levels[t.relay->read(e).state & state::set_mask]++;
+    rte_tel_data *ports = rte_tel_data_alloc();
+    rte_tel_data_start_dict(ports);
+    const char *level_names[] = {"disabled", "set0", "set1", "set2"};
+    for (int i = 0; i < 4; i++)
+        rte_tel_data_add_dict_u64(ports, level_names[i], levels[i]);
+    rte_tel_data *ethdev = rte_tel_data_alloc();
+    rte_tel_data_start_dict(ethdev);
+    for (uint16_t id : t.port_ids)
+        rte_tel_data_add_dict_int(ethdev, t.ports[id].name.c_str(), id);
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_container(d, "total", total, 0);
     rte_tel_data_add_dict_container(d, "lcores", lcores, 0);
+    rte_tel_data_add_dict_container(d, "relay_ports", ports, 0);
+    rte_tel_data_add_dict_container(d, "ethdev", ethdev, 0);
     return 0;
 }
 

@@ -24,6 +24,9 @@ namespace relay {
 namespace {
 
 constexpr uint16_t prefetch_ahead = 3;
+// Idle poll loops between commits of their cycle count: often enough for a
+// reader that samples every second, rarely enough to cost nothing.
+constexpr uint32_t idle_commit_loops = 4096;
 // Enough for the largest datagram at the smallest MTU: 65535 bytes in
 // fragments of 552 (min_mtu less a 20-byte header, a multiple of 8).
 constexpr uint16_t max_fragments = 128;
@@ -151,15 +154,21 @@ int Worker::run()
         rte_rcu_qsbr_thread_register(shared_.qsbr, queue_);
         rte_rcu_qsbr_thread_online(shared_.qsbr, queue_);
     }
+    // Each poll loop counts as busy if it received anything, else idle; idle
+    // loops commit their cycles now and then, busy ones with their burst.
+    uint64_t start = rte_rdtsc();
+    uint32_t idle_loops = 0;
     while (!shared_.stop.load(std::memory_order_relaxed)) {
         // Nothing of the last loop's table is held here: a reload may free it.
         if (shared_.qsbr)
             rte_rcu_qsbr_quiescent(shared_.qsbr, queue_);
         const Tables &t = *shared_.tables.load(std::memory_order_acquire);
+        bool busy = false;
         for (uint16_t port : t.port_ids) {
             uint16_t n = rte_eth_rx_burst(port, queue_, pkts, burst_size);
             if (n == 0)
                 continue;
+            busy = true;
             process_burst(t, port, pkts, n);
             flush();
         }
@@ -167,7 +176,15 @@ int Worker::run()
         if (events_suppressed_)
             event(EventKind::suppressed, t, no_relay, 0, 0, 0,
                   shared_.clock.load(std::memory_order_relaxed));
+        const uint64_t end = rte_rdtsc();
+        local_.add(busy ? Counter::busy_cycles : Counter::idle_cycles, end - start);
+        start = end;
+        if (!busy && ++idle_loops == idle_commit_loops) {
+            counters_.commit(local_);
+            idle_loops = 0;
+        }
     }
+    counters_.commit(local_);
     if (shared_.qsbr) {
         rte_rcu_qsbr_thread_offline(shared_.qsbr, queue_);
         rte_rcu_qsbr_thread_unregister(shared_.qsbr, queue_);
