@@ -18,7 +18,8 @@ std::optional<Options> parse_options(const std::vector<std::string> &args)
         "A user-space UDP relay and stateless address rewriter (DEST, SOURCE, RELAY).\n"
         "The main lcore does housekeeping; every other lcore in -l is a worker.\n"
         "Control it with relaystate or the DPDK telemetry socket (/relay/...).\n"
-        "SIGHUP (or /relay/reload) reloads FILE; SIGTERM or SIGINT stops it.\n\n"
+        "SIGHUP (or /relay/reload) reloads FILE; SIGTERM or SIGINT stops it.\n"
+        "The manual, dpdk-relay(8), describes all of it: man 8 dpdk-relay\n\n"
         "Options");
     desc.add_options()
         ("config,c", po::value(&opt.config)->value_name("FILE"), "relay.yaml to run (required)")

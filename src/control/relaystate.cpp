@@ -48,6 +48,7 @@ State bits: 0-1 DISABLE/SET0/SET1/SET2 (no, none, one, both endpoints known),
 
 Exit status: 0 ok, 1 the relay refused the request, 2 usage error,
 3 cannot reach dpdk-relay.
+The manual, relaystate(8), has more: man 8 relaystate
 )";
 
 struct UsageError : std::runtime_error {
@@ -168,7 +169,7 @@ int run(int argc, char **argv)
     visible.add_options()
         ("help,h", "print this help and exit")
         ("version", "print the version and exit")
-        ("file-prefix,f", po::value(&prefix)->default_value("rte"),
+        ("file-prefix,f", po::value(&prefix)->default_value("rte")->value_name("NAME"),
          "the --file-prefix dpdk-relay was started with")
         ("json", "print the relay's reply as one line of JSON")
         ("metrics", "print every counter in the Prometheus text format (no PORT)")
