@@ -4,6 +4,7 @@
 #include "options.hpp"
 #include "port.hpp"
 #include "runtime.hpp"
+#include "telemetry.hpp"
 #include "telemetry_client.hpp"
 
 #include <rte_cycles.h>

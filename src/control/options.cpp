@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "telemetry.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <iostream>
@@ -41,7 +43,8 @@ std::optional<Options> parse_options(const std::vector<std::string> &args)
         throw std::runtime_error(std::string(e.what()) + " (see --help)");
     }
     if (vm.count("help")) {
-        std::cout << desc << "\n";
+        std::cout << desc << "\nTelemetry commands (echo CMD | dpdk-telemetry.py -f PREFIX):\n"
+                  << telemetry_help() << "\n";
         return std::nullopt;
     }
     if (vm.count("version")) {

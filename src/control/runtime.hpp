@@ -87,8 +87,5 @@ struct Runtime {
     }
 };
 
-// Registers the /relay/... telemetry commands; rt must outlive the process's
-// telemetry thread (it lives until exit).
-void register_telemetry(Runtime &rt);
 
 } // namespace relay

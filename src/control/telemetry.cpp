@@ -3,6 +3,8 @@
 // holds Runtime::control (a reload may replace the tables), reads counters
 // (relaxed atomics), reads the relay table through its seqlock, and writes
 // states with RelayTable::write_state, which takes the entry's lock.
+#include "telemetry.hpp"
+
 #include "runtime.hpp"
 
 #include <rte_telemetry.h>
@@ -346,33 +348,48 @@ int locked(const char *cmd, const char *params, rte_tel_data *d)
     return F(cmd, params, d);
 }
 
+// Every command, as registered and as --help lists it.
+struct Command {
+    const char *name;
+    telemetry_cb fn;
+    const char *help;
+};
+const Command commands[] = {
+    {"/relay/port", locked<cmd_port>,
+     "State, endpoints, ages and counters of a relay port. Parameters: PORT or ADDR:PORT"},
+    {"/relay/set", locked<cmd_set>,
+     "Writes a relay port's state word. Parameters: PORT,VALUE (0-15 or a name)"},
+    {"/relay/learn", locked<cmd_learn>,
+     "Opens a learning window on a strict or probation relay port. Parameters: PORT,SECONDS "
+     "(0 closes it)"},
+    {"/relay/ports", locked<cmd_ports>,
+     "Relay ports not in their initial state. Parameters: [START] (paged)"},
+    {"/relay/rules", locked<cmd_rules>,
+     "The compiled rule table with hit counters. Parameters: [START] (paged)"},
+    {"/relay/neighbours", locked<cmd_neighbours>,
+     "The ARP neighbour table (first 200 entries). No parameters"},
+    {"/relay/stats", locked<cmd_stats>,
+     "Counters: totals, per worker lcore, relay ports by state, ethdev ids. No parameters"},
+    {"/relay/reload", locked<cmd_reload>,
+     "Re-reads the config file; a bad one changes nothing and the reply says why. No "
+     "parameters"},
+};
+
 } // namespace
 
 void register_telemetry(Runtime &rt)
 {
     runtime = &rt;
-    rte_telemetry_register_cmd("/relay/port", locked<cmd_port>,
-                               "State, endpoints and counters of a relay port. Parameters: "
-                               "PORT or ADDR:PORT");
-    rte_telemetry_register_cmd("/relay/set", locked<cmd_set>,
-                               "Writes a relay port's state word. Parameters: PORT,VALUE "
-                               "(0-15 or a name)");
-    rte_telemetry_register_cmd("/relay/learn", locked<cmd_learn>,
-                               "Opens a learning window on a strict or probation relay port. "
-                               "Parameters: PORT,SECONDS (0 closes it)");
-    rte_telemetry_register_cmd("/relay/ports",
-                               locked<cmd_ports>, "Relay ports not in their initial state. "
-                                          "Parameters: [START] (paged)");
-    rte_telemetry_register_cmd("/relay/rules", locked<cmd_rules>,
-                               "The compiled rule table with hit counters. Parameters: "
-                               "[START] (paged)");
-    rte_telemetry_register_cmd("/relay/neighbours", locked<cmd_neighbours>,
-                               "The ARP neighbour table (first 200 entries). No parameters");
-    rte_telemetry_register_cmd("/relay/stats", locked<cmd_stats>,
-                               "Counters: totals and per worker lcore. No parameters");
-    rte_telemetry_register_cmd("/relay/reload", locked<cmd_reload>,
-                               "Re-reads the config file; a bad one changes nothing and the "
-                               "reply says why. No parameters");
+    for (const Command &c : commands)
+        rte_telemetry_register_cmd(c.name, c.fn, c.help);
+}
+
+std::string telemetry_help()
+{
+    std::string out;
+    for (const Command &c : commands)
+        out += std::string("  ") + c.name + "\n      " + c.help + "\n";
+    return out;
 }
 
 } // namespace relay

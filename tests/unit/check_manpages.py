@@ -112,7 +112,7 @@ def main():
         failures += [f"{manpage}: {p}" for p in lint(manpage)]
         if i == 0 and args.telemetry_source:
             with open(args.telemetry_source, encoding="utf-8") as f:
-                commands = re.findall(r'rte_telemetry_register_cmd\(\s*"([^"]+)"', f.read())
+                commands = re.findall(r'\{\s*"(/relay/[^"]+)",\s*locked<', f.read())
             documented = {re.split(r"[\s,\[]", t.strip())[0] for t in tags(text, "TELEMETRY")}
             print(f"{name}: telemetry commands {commands}")
             if not commands:
