@@ -22,14 +22,7 @@ TMP=$(mktemp -d)
 RELAY_LOG="$TMP/relay.log"
 RELAY_PID=
 
-cleanup() {
-    stop_child
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap relay_cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the demo creates network namespaces and veths"

@@ -341,6 +341,47 @@ stop_child() {
     fi
 }
 
+# relay_cleanup: what an EXIT trap of the e2e scripts and the demo undoes: the
+# background job (bg_start), the child, the relay, the namespaces PFX-*, the
+# EAL runtime dir of FPREFIX and TMP.
+relay_cleanup() {
+    bg_stop
+    stop_child
+    relay_stop 5
+    netns_teardown "$PFX"
+    dpdk_runtime_cleanup "$FPREFIX"
+    rm -rf "$TMP"
+}
+
+# bg_start LOG CMD...: runs CMD in the background as BG_PID, output to LOG,
+# after removing the file STOP names (clients that run *until it exists);
+# fails if CMD is gone half a second later. bg_end: creates STOP, waits for
+# the job and returns its status. bg_stop: kills it, if it runs.
+bg_start() {
+    local log=$1
+    shift
+    rm -f "$STOP"
+    "$@" >"$log" 2>&1 &
+    BG_PID=$!
+    sleep 0.5
+    kill -0 "$BG_PID" 2>/dev/null
+}
+bg_end() {
+    local rc
+    touch "$STOP"
+    wait "$BG_PID"
+    rc=$?
+    BG_PID=
+    return $rc
+}
+bg_stop() {
+    if [ -n "${BG_PID:-}" ]; then
+        kill "$BG_PID" 2>/dev/null
+        wait "$BG_PID" 2>/dev/null
+        BG_PID=
+    fi
+}
+
 # dpdk_runtime_cleanup FILE_PREFIX: EAL leaves its runtime dir behind.
 dpdk_runtime_cleanup() {
     [ -n "$1" ] && rm -rf "/var/run/dpdk/$1"

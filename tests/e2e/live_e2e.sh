@@ -30,15 +30,7 @@ RELAY_PID=
 BG_PID=
 STEP=setup
 
-cleanup() {
-    [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null && wait "$BG_PID" 2>/dev/null
-    stop_child
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap relay_cleanup EXIT
 trap 'exit 130' INT TERM
 
 show_log() {
@@ -59,22 +51,10 @@ clients() {
         --ep "c1=${NS_CLIENT[1]}:$((cport + 1))" --ep "c2=${NS_CLIENT[2]}:$((cport + 2))" \
         --ep "c3=${NS_CLIENT[3]}:$((cport + 3))" "$@"
 }
-# background PORT CPORT LOG: c1 and c2 ping-pong through PORT until $STOP exists.
+# background PORT CPORT LOG: c1 and c2 ping-pong through PORT until bg_end.
 background() {
-    rm -f "$STOP"
-    clients "$1" "$2" 'c1<>c2*until' >"$3" 2>&1 &
-    BG_PID=$!
-    sleep 0.5
-    kill -0 "$BG_PID" 2>/dev/null || fail "the background clients stopped at once: $(cat "$3")"
-}
-# background_end: stops them; they must have lost or misdirected nothing.
-background_end() {
-    local rc
-    touch "$STOP"
-    wait "$BG_PID"
-    rc=$?
-    BG_PID=
-    return $rc
+    bg_start "$3" clients "$1" "$2" 'c1<>c2*until' ||
+        fail "the background clients stopped at once: $(cat "$3")"
 }
 port_json() { tel "/relay/port,$1"; }
 state_of() { jget "$(port_json "$1")" "u.get('state', u)"; }
@@ -185,7 +165,7 @@ for ((i = 1; i <= RELOADS; i++)); do
         good=$((good + 1))
     fi
 done
-background_end || fail "the clients lost or misdirected a datagram: $(tail -n 3 "$TMP/bg-a.log")"
+bg_end || fail "the clients lost or misdirected a datagram: $(tail -n 3 "$TMP/bg-a.log")"
 trips=$(grep -o '[0-9]* round trips' "$TMP/bg-a.log")
 after=$(endpoints_of 3000)
 [ "$after" = "$before" ] || fail "endpoints of 3000 were '$before', now '$after'"
@@ -212,7 +192,7 @@ clients 4000 41000 'c3>-' 'c2>-' >/dev/null || fail "4000 still relays after its
 after=$(counter "$(stats)" drop_local_unhandled)
 [ "$after" -ge $((unhandled + 2)) ] || fail "drop_local_unhandled $unhandled -> $after, expected +2"
 out=$(rs 4000 2>&1) && fail "relaystate 4000 answered '$out' for a port that is gone"
-background_end || fail "3000 lost a datagram: $(tail -n 3 "$TMP/bg-b.log")"
+bg_end || fail "3000 lost a datagram: $(tail -n 3 "$TMP/bg-b.log")"
 pass "4000 stopped relaying ('$out'), 3000 went on: $(grep -o '[0-9]* round trips' "$TMP/bg-b.log")"
 
 # ---------------------------------------------------------------------------

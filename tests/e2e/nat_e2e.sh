@@ -57,16 +57,12 @@ stop_captures() {
     CAP_PIDS=()
 }
 cleanup() {
-    stop_child
     stop_captures
     if [ -n "$HTTP_PID" ]; then
         kill -TERM "$HTTP_PID" 2>/dev/null
         wait "$HTTP_PID" 2>/dev/null
     fi
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
-    rm -rf "$TMP"
+    relay_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -26,20 +26,17 @@ FPREFIX="relay-ops-$$"
 TMP=$(mktemp -d)
 RELAY_LOG="$TMP/relay.log"
 RELAY_PID=
-DUMPCAP_PID=
+BG_PID=
+STOP="$TMP/stop"
 HUGE_BEFORE=
 MOUNTED=
 STEP=setup
 HUGE_MB=512
 
 cleanup() {
-    [ -n "$DUMPCAP_PID" ] && kill "$DUMPCAP_PID" 2>/dev/null && wait "$DUMPCAP_PID" 2>/dev/null
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
+    relay_cleanup # dpdk-dumpcap runs as BG_PID
     [ -n "$MOUNTED" ] && umount /dev/hugepages
     [ -n "$HUGE_BEFORE" ] && echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
-    rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -136,22 +133,21 @@ pass "promtool accepts the metrics; they moved with 41 relayed datagrams; an abs
 
 # ---------------------------------------------------------------------------
 step b-capture
-dpdk-dumpcap --file-prefix="$FPREFIX" -p -i net_af_packet0 -f "udp port $PORT" -w "$TMP/relay.pcapng" \
-    >"$TMP/dumpcap.log" 2>&1 &
-DUMPCAP_PID=$!
+bg_start "$TMP/dumpcap.log" dpdk-dumpcap --file-prefix="$FPREFIX" -p -i net_af_packet0 \
+    -f "udp port $PORT" -w "$TMP/relay.pcapng" || fail "dpdk-dumpcap exited: $(tail -n 3 "$TMP/dumpcap.log")"
 # It names its file once it is attached, then counts packets on one line.
 for ((i = 0; i < 100; i++)); do
     grep -q '^File: ' "$TMP/dumpcap.log" && break
-    kill -0 "$DUMPCAP_PID" 2>/dev/null || fail "dpdk-dumpcap exited: $(tail -n 3 "$TMP/dumpcap.log")"
+    kill -0 "$BG_PID" 2>/dev/null || fail "dpdk-dumpcap exited: $(tail -n 3 "$TMP/dumpcap.log")"
     sleep 0.1
 done
 grep -q '^File: ' "$TMP/dumpcap.log" || fail "dpdk-dumpcap did not start capturing"
 sleep 0.5
 clients 'c1<>c2*10'
 sleep 0.5
-kill -INT "$DUMPCAP_PID"
-wait "$DUMPCAP_PID"
-DUMPCAP_PID=
+kill -INT "$BG_PID"
+wait "$BG_PID"
+BG_PID=
 rx=$(tshark -r "$TMP/relay.pcapng" -Y "ip.dst == $RELAY_ADDR && udp.dstport == $PORT" 2>/dev/null | wc -l)
 tx=$(tshark -r "$TMP/relay.pcapng" -Y "ip.src == $RELAY_ADDR && udp.srcport == $PORT && !(ip.dst == $RELAY_ADDR)" 2>/dev/null | wc -l)
 [ "$rx" = 20 ] && [ "$tx" = 20 ] || fail "the capture holds $rx datagrams to and $tx from $RELAY_ADDR:$PORT, expected 20 and 20"

@@ -25,14 +25,7 @@ RELAY_LOG="$TMP/relay.log"
 RELAY_PID=
 STEP=setup
 
-cleanup() {
-    stop_child
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap relay_cleanup EXIT
 trap 'exit 130' INT TERM
 
 show_log() {

@@ -24,15 +24,7 @@ RELAY_PID=
 BG_PID=
 STEP=setup
 
-cleanup() {
-    [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null && wait "$BG_PID" 2>/dev/null
-    stop_child
-    relay_stop 5
-    netns_teardown "$PFX"
-    dpdk_runtime_cleanup "$FPREFIX"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap relay_cleanup EXIT
 trap 'exit 130' INT TERM
 
 show_log() {
@@ -61,20 +53,13 @@ attacker() {
 }
 # call PORT: c1 and c2 talk through PORT in the background until call_end.
 call() {
-    rm -f "$STOP"
-    "$RELAY_PY" "$HERE/udp_client.py" --relay "$RELAY_ADDR:$1" --stop-file "$STOP" \
-        --ep "c1=${NS_CLIENT[1]}:$(($1 + 10001))" --ep "c2=${NS_CLIENT[2]}:$(($1 + 10002))" \
-        'c1<>c2*until' >"$TMP/call.out" 2>&1 &
-    BG_PID=$!
-    sleep 0.5
+    bg_start "$TMP/call.out" "$RELAY_PY" "$HERE/udp_client.py" --relay "$RELAY_ADDR:$1" \
+        --stop-file "$STOP" --ep "c1=${NS_CLIENT[1]}:$(($1 + 10001))" \
+        --ep "c2=${NS_CLIENT[2]}:$(($1 + 10002))" 'c1<>c2*until' ||
+        fail "the call stopped at once: $(cat "$TMP/call.out")"
 }
 call_end() {
-    local rc
-    touch "$STOP"
-    wait "$BG_PID"
-    rc=$?
-    BG_PID=
-    [ $rc = 0 ] || fail "the call lost or misdirected a datagram: $(tail -n 2 "$TMP/call.out")"
+    bg_end || fail "the call lost or misdirected a datagram: $(tail -n 2 "$TMP/call.out")"
     CALL=$(grep -o '[0-9]* round trips' "$TMP/call.out")
 }
 endpoints_of() {
