@@ -4,6 +4,7 @@
 // its own concurrency protocol.
 #pragma once
 
+#include "address_index.hpp"
 #include "classifier.hpp"
 #include "ipv4.hpp"
 #include "relay_table.hpp"
@@ -59,7 +60,7 @@ constexpr uint32_t no_relay = ~0u;
 struct Tables {
     std::array<PortTable, max_ports> ports; // index = ethdev port id
     std::vector<uint16_t> port_ids;         // the configured ones
-    std::vector<Ipv4> locals;           // the box addresses; an endpoint stores an index here
+    AddressIndex locals;                // the box addresses; an endpoint stores an index here
     std::vector<RelayRange> ranges;
     // A relay port as a packet's destination finds it.
     struct RelaySlot {
@@ -86,10 +87,7 @@ struct Tables {
     // Index in locals, or -1.
     int local_index(Ipv4 a) const
     {
-        for (size_t i = 0; i < locals.size(); i++)
-            if (locals[i] == a)
-                return static_cast<int>(i);
-        return -1;
+        return locals.index(a);
     }
 
     // Sources a relay never learns or sends to: martians, the box's own
