@@ -108,12 +108,18 @@ private:
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
-    int relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m);
-    bool direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p);
-    Verdict relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry, int local,
+    uint32_t relay_candidate(const Tables &t, uint64_t mac, rte_mbuf *m);
+    bool direct_relay(const Tables &t, rte_mbuf *m, uint32_t slot, Pkt &p);
+    Verdict relay(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
                   uint32_t now);
-    Verdict learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
-                  uint32_t now, PackedEndpoint &to, int &to_slot);
+    // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).
+    struct Learned {
+        Verdict verdict;
+        PackedEndpoint to;
+        int to_slot;
+    };
+    Learned learn(const Tables &t, uint16_t in_port, const rte_mbuf *m, const rte_ipv4_hdr *ip,
+                  uint16_t ihl, uint32_t entry, int local, uint32_t now);
     Verdict route(const Tables &t, Pkt &p);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
