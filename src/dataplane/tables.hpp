@@ -99,9 +99,13 @@ struct Tables {
 
     bool is_subnet_broadcast(Ipv4 a) const
     {
+        // Subnets of /30 or wider have at least two host bits, all ones in
+        // their broadcast address: most addresses need no look at the ports.
+        if ((a & 3) != 3)
+            return false;
         for (uint16_t id : port_ids) {
             const Prefix &s = ports[id].subnet;
-            if (s.len < 31 && a == (s.addr | ~s.mask()))
+            if (s.len < 31 && a == (s.addr | ~0u >> s.len))
                 return true;
         }
         return false;
