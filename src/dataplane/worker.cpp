@@ -96,8 +96,8 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
 
 // RFC 1624 fixups for a changed address, on the IPv4 header and, where the
 // packet has one, the TCP/UDP checksum (UDP never becomes 0: 0 means none).
-void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t old_addr,
-                 rte_be32_t new_addr)
+[[gnu::always_inline]] inline void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
+                                               rte_be32_t old_addr, rte_be32_t new_addr)
 {
     CsumDelta d;
     d.add32(old_addr, new_addr);
@@ -381,8 +381,8 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
         return drop(Counter::drop_malformed);
     const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
     const PortTable &port = t.ports[in_port];
-    if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
-        !rte_is_same_ether_addr(&eth->dst_addr, &port.mac))
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) &&
+        !rte_is_broadcast_ether_addr(&eth->dst_addr))
         return drop(Counter::drop_not_for_us);
     if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
         return handle_arp(t, in_port, m);
@@ -403,38 +403,40 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
     if (total > l3_avail)
         return drop(Counter::drop_truncated);
 
+    // The packet and its key are built in locals and stored whole: stores
+    // of single bytes into them would make the compiler read the header
+    // again after each one.
     const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
-    p.m = m;
-    p.ip = ip;
-    p.ihl = static_cast<uint16_t>(ihl);
-    p.total = static_cast<uint16_t>(total);
-    p.later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
-    p.fragmented = p.later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG);
-    p.out_port = 0;
-    p.next_hop = 0;
-
-    key.proto = ip->next_proto_id;
-    key.pad[0] = key.pad[1] = key.pad[2] = 0;
-    key.src = ip->src_addr;
-    key.dst = ip->dst_addr;
-    key.sport = key.dport = 0;
-    key.in_port = static_cast<uint8_t>(in_port);
-    key.out_port = 0;
-    key.l4 = 0;
+    const uint8_t proto = ip->next_proto_id;
+    const bool later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
+    p = Pkt{m,
+            ip,
+            static_cast<uint16_t>(ihl),
+            static_cast<uint16_t>(total),
+            later_fragment,
+            later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG),
+            0,
+            0,
+            0,
+            0};
+    AclKey k{};
+    k.proto = proto;
+    k.src = ip->src_addr;
+    k.dst = ip->dst_addr;
+    k.in_port = static_cast<uint8_t>(in_port);
     // A header whose checksum a rewrite would fix must be there whole: the
     // first fragment of a datagram carries it, later ones carry none.
-    if (!p.later_fragment &&
-        (ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP)) {
-        const uint32_t need = ip->next_proto_id == IPPROTO_UDP ? sizeof(rte_udp_hdr)
-                                                                : sizeof(rte_tcp_hdr);
+    if (!later_fragment && (proto == IPPROTO_UDP || proto == IPPROTO_TCP)) {
+        const uint32_t need = proto == IPPROTO_UDP ? sizeof(rte_udp_hdr) : sizeof(rte_tcp_hdr);
         if (total < ihl + need || ihl + need > l3_avail)
             return drop(Counter::drop_malformed);
         const auto *ports = reinterpret_cast<const rte_be16_t *>(
             reinterpret_cast<const uint8_t *>(ip) + ihl);
-        key.sport = ports[0];
-        key.dport = ports[1];
-        key.l4 = RTE_BE16(1);
+        k.sport = ports[0];
+        k.dport = ports[1];
+        k.l4 = RTE_BE16(1);
     }
+    key = k;
     return keep();
 }
 
@@ -482,23 +484,8 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
     if (rule != no_rule) {
         const RuleAction &a = t.actions[rule];
         hit(rule);
-        if (a.target == RuleTarget::relay) {
-            // The classifier matched a box address and a port of this range.
-            const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
-            const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
-                reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
-            const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port)).entry;
-            if (entry == no_relay)
-                return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
-            if (p.fragmented)
-                return drop(Counter::drop_fragment);
-            const Verdict v = relay(t, in_port, p, entry, local, now);
-            if (v.send) {
-                local_.add(Counter::relayed_packets);
-                local_.add(Counter::relayed_bytes, p.total);
-            }
-            return v;
-        }
+        if (a.target == RuleTarget::relay)
+            return relay_matched(t, in_port, p, now);
         // DEST
         RELAY_AUDIT_BEGIN(p);
         const rte_be32_t old = p.ip->dst_addr;
@@ -511,6 +498,27 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
     if (local >= 0)
         return local_delivery(t, in_port, p, local);
     return route(t, p);
+}
+
+// A packet the classifier matched to a RELAY rule: the rule matched a box
+// address and a port of its range. Out of line, so that prerouting() saves
+// no registers for the relay path on the way to DEST and the route.
+Worker::Verdict Worker::relay_matched(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t now)
+{
+    const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
+    const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
+        reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
+    const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port)).entry;
+    if (entry == no_relay)
+        return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
+    if (p.fragmented)
+        return drop(Counter::drop_fragment);
+    const Verdict v = relay(t, in_port, p, entry, local, now);
+    if (v.send) {
+        local_.add(Counter::relayed_packets);
+        local_.add(Counter::relayed_bytes, p.total);
+    }
+    return v;
 }
 
 Worker::Verdict Worker::local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int)
@@ -745,7 +753,8 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
     return {keep(), to, outcome == Learn::to_b ? 2 : 1};
 }
 
-Worker::Verdict Worker::route(const Tables &t, Pkt &p)
+// Inlined into prerouting(), its one caller.
+[[gnu::always_inline]] inline Worker::Verdict Worker::route(const Tables &t, Pkt &p)
 {
     const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
@@ -765,26 +774,35 @@ Worker::Verdict Worker::route(const Tables &t, Pkt &p)
     return keep();
 }
 
-Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
+// Inlined into the burst loop, its one caller; the neighbour table is asked
+// out of line.
+[[gnu::always_inline]] inline Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
 {
     Resolved &r = resolved_[(p.next_hop ^ (p.next_hop >> 8)) % std::size(resolved_)];
-    if (r.address != p.next_hop || r.when != now) {
-        uint32_t age = 0;
-        if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
-            r.address = 0;
-            request_arp(t, p.out_port, p.next_hop, now);
-            return drop(Counter::drop_no_neighbour);
-        }
-        if (age > neighbour_stale)
-            request_arp(t, p.out_port, p.next_hop, now);
-        r.address = p.next_hop;
-        r.when = now;
-    }
+    if ((r.address != p.next_hop || r.when != now) && !ask_neighbours(t, p, r, now))
+        return drop(Counter::drop_no_neighbour);
     auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
     std::memcpy(eth->dst_addr.addr_bytes, r.mac.data(), 6);
     eth->src_addr = t.ports[p.out_port].mac;
     local_.add(Counter::forwarded_packets);
     return tx(p.out_port);
+}
+
+// Once a second per next hop: out of line, so that resolve() saves no
+// registers for it.
+bool Worker::ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now)
+{
+    uint32_t age = 0;
+    if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
+        r.address = 0;
+        request_arp(t, p.out_port, p.next_hop, now);
+        return false;
+    }
+    if (age > neighbour_stale)
+        request_arp(t, p.out_port, p.next_hop, now);
+    r.address = p.next_hop;
+    r.when = now;
+    return true;
 }
 
 void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now)

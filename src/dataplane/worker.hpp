@@ -87,17 +87,18 @@ private:
         int local;
     };
 
+    // Four bytes without padding, so that a stage returns it in a register.
     struct Verdict {
-        bool send;
         uint16_t port;
         Counter drop;
+        bool send;
         // Sent or dropped; otherwise the packet goes on to the next stage.
         bool decided() const { return send || drop != Counter::count; }
     };
-    static Verdict tx(uint16_t port) { return {true, port, Counter::count}; }
-    static Verdict drop(Counter c) { return {false, 0, c}; }
+    static Verdict tx(uint16_t port) { return {port, Counter::count, true}; }
+    static Verdict drop(Counter c) { return {0, c, false}; }
     // Stage 1 keeps an IPv4 packet for the rule stages by answering this.
-    static Verdict keep() { return {false, 0, Counter::count}; }
+    static Verdict keep() { return {0, Counter::count, false}; }
 
     void finish(const Tables &t, rte_mbuf *m, Verdict v);
     void enqueue(uint16_t port, rte_mbuf *m);
@@ -106,6 +107,8 @@ private:
     Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
+    [[gnu::noinline]] Verdict relay_matched(const Tables &t, uint16_t in_port, const Pkt &p,
+                                            uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
     uint32_t relay_candidate(const Tables &t, uint64_t mac, rte_mbuf *m);
@@ -123,6 +126,8 @@ private:
     Verdict route(const Tables &t, Pkt &p);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
+    struct Resolved;
+    [[gnu::noinline]] bool ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now);
     void hit(uint32_t rule)
     {
         auto &h = rule_hits_[rule];
