@@ -15,17 +15,22 @@ void AddressIndex::assign(std::vector<Ipv4> addresses)
         empty++;
     // The multiplier that leaves fewest addresses out of their home slot,
     // from a fixed sequence of odd numbers (Knuth's multiplicative hashing);
-    // a bigger table if none places every one at home.
+    // for a short list (the box's addresses) a table up to 8 times bigger if
+    // none places every one at home. A long one (classifier entries) would
+    // not fit in cache at that size, and a few collisions cost less.
+    constexpr size_t short_list = 64;
     uint32_t bits = 4;
     while ((size_t(1) << bits) < 4 * list_.size())
         bits++;
-    const uint32_t max_bits = bits + 3;
+    const uint32_t max_bits = list_.size() <= short_list ? bits + 3 : bits;
+    const int attempts = list_.size() <= short_list ? 64 : 8;
     uint64_t best = ~uint64_t(0);
     std::vector<Slot> slots;
     for (; bits <= max_bits && best != 0; bits++) {
         const uint32_t size = 1u << bits;
         uint32_t m = 0x9e3779b1u;
-        for (int attempt = 0; attempt < 64 && best != 0; attempt++, m = (m * 0x2c1b3c6du + 0x297a2d38u) | 1u) {
+        for (int attempt = 0; attempt < attempts && best != 0;
+             attempt++, m = (m * 0x2c1b3c6du + 0x297a2d38u) | 1u) {
             slots.assign(size, Slot{empty, -1});
             uint64_t displaced = 0;
             for (size_t k = 0; k < list_.size(); k++) {
