@@ -10,7 +10,7 @@
 # small rounds, collecting only inside its rounds (round_of: learning relay ports
 # beforehand is not counted), and prints for each scenario the instructions per
 # packet of process_burst itself (with what the compiler inlined into it: the
-# relay path), of each stage it calls, of the whole pipeline (process_burst +
+# relay path, SOURCE, resolve), of each stage it calls, of the whole pipeline (process_burst +
 # flush) and of the io-forward baseline loop. Writes the same as
 # JSON to bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
 set -u
@@ -50,12 +50,11 @@ import json, re, sys
 
 tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 # Stage functions, in packet-path order, as callgrind names them.
+# route() is inlined into prerouting(), resolve() into process_burst.
 stages = [
     ("parse", ["relay::Worker::parse("]),
-    ("classify (both hooks)", [":rte_acl_classify ", "relay::Classifier::first_match("]),
-    ("prerouting", ["relay::Worker::prerouting("]),
-    ("route", ["relay::Worker::route("]),
-    ("resolve", ["relay::Worker::resolve("]),
+    ("classify (both hooks)", ["relay::(anonymous namespace)::classify("]),
+    ("prerouting (DEST, local delivery, route)", ["relay::Worker::prerouting("]),
     ("flush (TX burst, counters)", ["relay::Worker::flush("]),
 ]
 line = re.compile(r"^\s*([\d,]+)\s+\([\d. %]+\)\s+(.*)$")
@@ -80,7 +79,7 @@ for name in names:
         return sum(v for fn, v in table.items() if any(k in fn for k in keys)) / packets
 
     row = {"scenario": name, "packets": packets,
-           "stages": {"burst loop, relay dispatch and relaying (inlined)":
+           "stages": {"process_burst itself (see below)":
                       round(incl("relay::Worker::process_burst(", table=own), 1)},
            "pipeline": round(incl("relay::Worker::process_burst(") + incl("relay::Worker::flush("), 1),
            "baseline": round(incl("baseline_loop("), 1)}
@@ -96,9 +95,9 @@ for label in labels:
 print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
 print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
 print("\nThe first row is process_burst's own instructions, with what is inlined into it: "
-      "the burst loop,\nthe classifier-free dispatch of direct relay ranges, relaying itself and "
-      "putting packets on TX lists.\nThe other stages are calls, inclusive; route counts inside "
-      "prerouting.")
+      "the burst loop,\nthe classifier-free dispatch of direct relay ranges, relaying itself, "
+      "SOURCE rewrites, the next hop's\nMAC (resolve) and putting packets on TX lists. The other "
+      "stages are calls, inclusive; route() is\ninlined into prerouting.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
 PY

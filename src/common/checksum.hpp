@@ -62,15 +62,25 @@ struct CsumDelta {
         sum += static_cast<uint32_t>(~old_word);
         sum += new_word;
     }
+    // add16(m, m - by) for a word that goes down by `by` without a borrow
+    // out of it: ~m + (m - by) = 0xFFFF - by, whatever m is.
+    void decrement16(uint16_t by) { sum += 0xffffu - by; }
+    // add16(m, m): a word that leaves one field of the sum for another, as a
+    // port moving from destination to source does. ~m + m = 0xFFFF.
+    void add_zero16() { sum += 0xffffu; }
 };
 
-// A checksum with a difference applied.
+// A checksum with a difference applied. The folds add with end-around carry
+// (RFC 1071): 64 to 32 bits as two halves and their carry, 32 to 16 as the
+// top half of x + (x rotated by 16), which is hi + lo + the carry out of lo.
 inline uint16_t csum_apply(uint16_t csum, const CsumDelta &d)
 {
-    uint64_t s = d.sum + static_cast<uint16_t>(~csum);
-    s = (s & 0xffffffff) + (s >> 32);
-    s = (s & 0xffffffff) + (s >> 32);
-    return static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>(s)));
+    const uint64_t s = d.sum + static_cast<uint16_t>(~csum);
+    const auto hi = static_cast<uint32_t>(s >> 32);
+    uint32_t x = static_cast<uint32_t>(s) + hi;
+    x += x < hi;
+    x += x << 16 | x >> 16;
+    return static_cast<uint16_t>(~(x >> 16));
 }
 
 // One 16-bit word changing from old_word to new_word.

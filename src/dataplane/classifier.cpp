@@ -55,36 +55,38 @@ AclEntry to_entry(const AclRule &r)
 
 } // namespace
 
-uint32_t Classifier::first_match(const AclKey &k) const
-{
-    const uint32_t src = rte_be_to_cpu_32(k.src), dst = rte_be_to_cpu_32(k.dst);
-    const uint16_t sport = rte_be_to_cpu_16(k.sport), dport = rte_be_to_cpu_16(k.dport);
-    for (const Linear &e : linear_)
-        if (k.proto >= e.proto_lo && k.proto <= e.proto_hi && ((src ^ e.src) & e.src_mask) == 0 &&
-            ((dst ^ e.dst) & e.dst_mask) == 0 && sport >= e.sport_lo && sport <= e.sport_hi &&
-            dport >= e.dport_lo && dport <= e.dport_hi && k.in_port >= e.in_lo &&
-            k.in_port <= e.in_hi && k.out_port >= e.out_lo && k.out_port <= e.out_hi &&
-            (k.l4 || !e.needs_l4))
-            return e.rule;
-    return no_rule;
-}
-
 Classifier::Classifier(const std::string &name, const std::vector<AclRule> &rules,
                        Method method)
     : size_(rules.size())
 {
+    auto mask = [](uint8_t len) { return len ? ~uint32_t(0) << (32 - len) : 0u; };
+    std::vector<Linear> ordered;
+    for (const AclRule &r : rules)
+        ordered.push_back({r.rule, r.order, r.src & mask(r.src_len), mask(r.src_len),
+                           r.dst & mask(r.dst_len), mask(r.dst_len), r.sport_lo, r.sport_hi,
+                           r.dport_lo, r.dport_hi, r.proto_lo, r.proto_hi, r.in_lo, r.in_hi,
+                           r.out_lo, r.out_hi, r.needs_l4});
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const Linear &a, const Linear &b) { return a.order < b.order; });
     if (method == Method::linear ||
         (method == Method::automatic && rules.size() <= linear_max)) {
-        auto mask = [](uint8_t len) { return len ? ~uint32_t(0) << (32 - len) : 0u; };
-        for (const AclRule &r : rules)
-            linear_.push_back({r.rule, r.order, r.src & mask(r.src_len), mask(r.src_len),
-                               r.dst & mask(r.dst_len), mask(r.dst_len), r.sport_lo, r.sport_hi,
-                               r.dport_lo, r.dport_hi, r.proto_lo, r.proto_hi, r.in_lo, r.in_hi,
-                               r.out_lo, r.out_hi, r.needs_l4});
-        std::stable_sort(linear_.begin(), linear_.end(),
-                         [](const Linear &a, const Linear &b) { return a.order < b.order; });
+        method_ = Method::linear;
+        linear_ = std::move(ordered);
         return;
     }
+    // The exact method pays off when few entries are left to try in order.
+    size_t dst32 = 0, src32 = 0;
+    for (const AclRule &r : rules) {
+        dst32 += r.dst_len == 32;
+        src32 += r.src_len == 32;
+    }
+    by_dst_ = dst32 >= src32;
+    if (method == Method::exact ||
+        (method == Method::automatic && rules.size() - std::max(dst32, src32) <= linear_max)) {
+        build_exact(std::move(ordered));
+        return;
+    }
+    method_ = Method::acl;
 
     // rte_acl_create returns an existing context of the same name: every
     // table gets its own.
@@ -117,6 +119,34 @@ Classifier::Classifier(const std::string &name, const std::vector<AclRule> &rule
         throw std::runtime_error("rule table " + name + ": cannot build " +
                                  std::to_string(rules.size()) + " rules: " + rte_strerror(-rc));
     }
+}
+
+void Classifier::build_exact(std::vector<Linear> entries)
+{
+    method_ = Method::exact;
+    std::vector<Linear> keyed;
+    for (size_t i = 0; i < entries.size(); i++) {
+        Linear &e = entries[i];
+        e.order = static_cast<uint32_t>(i); // a position: no two entries tie
+        if ((by_dst_ ? e.dst_mask : e.src_mask) == ~0u)
+            keyed.push_back(e);
+        else
+            linear_.push_back(e);
+    }
+    auto address = [this](const Linear &e) { return by_dst_ ? e.dst : e.src; };
+    std::stable_sort(keyed.begin(), keyed.end(), [&address](const Linear &a, const Linear &b) {
+        return address(a) < address(b);
+    });
+    std::vector<Ipv4> addresses;
+    for (uint32_t i = 0; i < keyed.size(); i++) {
+        if (i == 0 || address(keyed[i]) != address(keyed[i - 1])) {
+            addresses.push_back(address(keyed[i]));
+            buckets_.push_back({i, i});
+        }
+        buckets_.back().last = i + 1;
+    }
+    index_ = std::move(addresses);
+    keyed_ = std::move(keyed);
 }
 
 Classifier::~Classifier() { rte_acl_free(ctx_); }

@@ -4,7 +4,10 @@
 // immutable afterwards, classified in bulk per burst.
 #pragma once
 
+#include "address_index.hpp"
+
 #include <rte_acl.h>
+#include <rte_byteorder.h>
 
 #include <cstdint>
 #include <memory>
@@ -50,7 +53,12 @@ public:
     // How a table is looked up, chosen once when it is built: rte_acl's trie
     // costs about the same for one rule as for ten thousand, while trying a
     // handful of entries in order is several times cheaper than one trie walk.
-    enum class Method { automatic, acl, linear };
+    // `exact` serves tables whose entries nearly all match one destination
+    // (DEST, RELAY) or one source (SOURCE) address: those entries are found
+    // by that address in a hash table and tried in order, the others (at
+    // most linear_max for `automatic`) tried in order after them, and the
+    // first in the table's order of both answers, as in the other methods.
+    enum class Method { automatic, acl, linear, exact };
     static constexpr size_t linear_max = 8; // entries; `automatic` goes linear up to here
 
     // Throws std::runtime_error if rte_acl cannot build the table.
@@ -63,7 +71,12 @@ public:
     // results[i] = config rule index of the first match for keys[i], or no_rule.
     void classify(const uint8_t **keys, uint32_t *results, uint32_t n) const
     {
-        if (!ctx_) {
+        if (method_ == Method::exact) {
+            for (uint32_t i = 0; i < n; i++)
+                results[i] = exact_match(*reinterpret_cast<const AclKey *>(keys[i]));
+            return;
+        }
+        if (method_ == Method::linear) {
             for (uint32_t i = 0; i < n; i++)
                 results[i] = first_match(*reinterpret_cast<const AclKey *>(keys[i]));
             return;
@@ -74,10 +87,11 @@ public:
     }
 
     size_t size() const { return size_; }
-    Method method() const { return ctx_ ? Method::acl : Method::linear; }
+    Method method() const { return method_; }
 
 private:
-    // An AclRule for trying in order: host-order values and masks.
+    // An AclRule for trying in order: host-order values and masks. `order`
+    // is the entry's position in the table's order for the exact method.
     struct Linear {
         uint32_t rule, order;
         uint32_t src, src_mask, dst, dst_mask;
@@ -85,10 +99,66 @@ private:
         uint8_t proto_lo, proto_hi, in_lo, in_hi, out_lo, out_hi;
         bool needs_l4;
     };
-    uint32_t first_match(const AclKey &k) const;
+    // A key's fields in host order, as Linear entries hold theirs.
+    struct HostKey {
+        uint32_t src, dst;
+        uint16_t sport, dport;
+        explicit HostKey(const AclKey &k)
+            : src(rte_be_to_cpu_32(k.src)), dst(rte_be_to_cpu_32(k.dst)),
+              sport(rte_be_to_cpu_16(k.sport)), dport(rte_be_to_cpu_16(k.dport))
+        {
+        }
+    };
+    static bool matches(const Linear &e, const AclKey &k, const HostKey &h)
+    {
+        return k.proto >= e.proto_lo && k.proto <= e.proto_hi &&
+               ((h.src ^ e.src) & e.src_mask) == 0 && ((h.dst ^ e.dst) & e.dst_mask) == 0 &&
+               h.sport >= e.sport_lo && h.sport <= e.sport_hi && h.dport >= e.dport_lo &&
+               h.dport <= e.dport_hi && k.in_port >= e.in_lo && k.in_port <= e.in_hi &&
+               k.out_port >= e.out_lo && k.out_port <= e.out_hi && (k.l4 || !e.needs_l4);
+    }
+    uint32_t first_match(const AclKey &k) const
+    {
+        const HostKey h(k);
+        for (const Linear &e : linear_)
+            if (matches(e, k, h))
+                return e.rule;
+        return no_rule;
+    }
+    uint32_t exact_match(const AclKey &k) const
+    {
+        const HostKey h(k);
+        uint32_t order = ~0u, rule = no_rule;
+        const int b = index_.index(by_dst_ ? h.dst : h.src);
+        if (b >= 0)
+            for (uint32_t i = buckets_[b].first; i < buckets_[b].last; i++)
+                if (matches(keyed_[i], k, h)) {
+                    order = keyed_[i].order;
+                    rule = keyed_[i].rule;
+                    break;
+                }
+        for (const Linear &e : linear_) {
+            if (e.order > order)
+                break;
+            if (matches(e, k, h))
+                return e.rule;
+        }
+        return rule;
+    }
+    void build_exact(std::vector<Linear> entries);
 
-    rte_acl_ctx *ctx_ = nullptr; // null: the linear method
-    std::vector<Linear> linear_; // by order
+    Method method_ = Method::linear;
+    rte_acl_ctx *ctx_ = nullptr; // the acl method
+    std::vector<Linear> linear_; // by order; for the exact method, the entries not keyed
+    // The exact method: entries keyed by a single address, grouped by it
+    // (index_ gives the group), each group by order.
+    bool by_dst_ = true;
+    AddressIndex index_;
+    struct Bucket {
+        uint32_t first, last;
+    };
+    std::vector<Bucket> buckets_;
+    std::vector<Linear> keyed_;
     size_t size_ = 0;
 };
 

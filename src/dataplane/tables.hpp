@@ -4,6 +4,7 @@
 // its own concurrency protocol.
 #pragma once
 
+#include "address_index.hpp"
 #include "classifier.hpp"
 #include "ipv4.hpp"
 #include "relay_table.hpp"
@@ -87,7 +88,7 @@ constexpr uint32_t no_relay = ~0u;
 struct Tables {
     std::array<PortTable, max_ports> ports; // index = ethdev port id
     std::vector<uint16_t> port_ids;         // the configured ones
-    std::vector<Ipv4> locals;           // the box addresses; an endpoint stores an index here
+    AddressIndex locals;                // the box addresses; an endpoint stores an index here
     std::vector<RelayRange> ranges;
     LearnPolicy learn_policy; // the relay section's; each range sets the mode
     // A relay port as a packet's destination finds it.
@@ -119,10 +120,7 @@ struct Tables {
     // Index in locals, or -1.
     int local_index(Ipv4 a) const
     {
-        for (size_t i = 0; i < locals.size(); i++)
-            if (locals[i] == a)
-                return static_cast<int>(i);
-        return -1;
+        return locals.index(a);
     }
 
     // Sources a relay never learns or sends to: martians, the box's own
@@ -134,9 +132,13 @@ struct Tables {
 
     bool is_subnet_broadcast(Ipv4 a) const
     {
+        // Subnets of /30 or wider have at least two host bits, all ones in
+        // their broadcast address: most addresses need no look at the ports.
+        if ((a & 3) != 3)
+            return false;
         for (uint16_t id : port_ids) {
             const Prefix &s = ports[id].subnet;
-            if (s.len < 31 && a == (s.addr | ~s.mask()))
+            if (s.len < 31 && a == (s.addr | ~0u >> s.len))
                 return true;
         }
         return false;

@@ -44,6 +44,9 @@ uint16_t load16(const void *p)
 
 // The TTL shares a checksummed 16-bit word with the protocol.
 uint16_t ttl_word(const rte_ipv4_hdr *ip) { return load16(&ip->time_to_live); }
+// A TTL of 1 as that word holds it: the amount the word goes down by when
+// the TTL does.
+constexpr uint16_t ttl_one = RTE_BE16(0x0100);
 
 void decrement_ttl(rte_ipv4_hdr *ip)
 {
@@ -53,6 +56,30 @@ void decrement_ttl(rte_ipv4_hdr *ip)
 }
 
 void store16(void *p, uint16_t v) { std::memcpy(p, &v, 2); }
+
+uint32_t load32(const void *p)
+{
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// Four bytes of a header, in memory order, as load32 reads them.
+constexpr uint32_t header_word(uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
+{
+    return RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+               ? uint32_t(b0) | uint32_t(b1) << 8 | uint32_t(b2) << 16 | uint32_t(b3) << 24
+               : uint32_t(b3) | uint32_t(b2) << 8 | uint32_t(b1) << 16 | uint32_t(b0) << 24;
+}
+
+// A MAC address as load32 and load16 read its bytes 0-3 and 4-5, in the
+// low and high half.
+uint64_t mac48(const rte_ether_addr &a)
+{
+    return load32(a.addr_bytes) | uint64_t(load16(a.addr_bytes + 4)) << 32;
+}
+
+constexpr uint32_t not_candidate = 0; // a relay_map index is at least 1 << 16
 
 // Where the L4 checksum sits, or nullptr when this packet gets no L4 fixup:
 // not TCP/UDP, a later fragment, or UDP without a checksum.
@@ -72,8 +99,8 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
 
 // RFC 1624 fixups for a changed address, on the IPv4 header and, where the
 // packet has one, the TCP/UDP checksum (UDP never becomes 0: 0 means none).
-void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t old_addr,
-                 rte_be32_t new_addr)
+[[gnu::always_inline]] inline void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
+                                               rte_be32_t old_addr, rte_be32_t new_addr)
 {
     CsumDelta d;
     d.add32(old_addr, new_addr);
@@ -86,8 +113,10 @@ void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment, rte_be32_t
     }
 }
 
-// A hook without rules matches nothing.
-void classify(const Classifier *c, const uint8_t **keys, uint32_t *results, uint16_t n)
+// A hook without rules matches nothing. Out of line (it runs twice a burst)
+// so that scripts/bench_instructions.sh can count the lookups apart.
+[[gnu::noinline]] void classify(const Classifier *c, const uint8_t **keys, uint32_t *results,
+                                uint16_t n)
 {
     if (c)
         c->classify(keys, results, n);
@@ -284,18 +313,19 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
     uint32_t rules[burst_size];
-    int local[burst_size];
+    uint32_t slot[burst_size]; // a candidate's relay_map index, or not_candidate
     uint16_t k = 0, d = 0;
     const bool relays = !t.relay_map.empty(); // the same for the whole burst
+    const uint64_t mac = mac48(t.ports[in_port].mac);
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-        local[i] = relays ? relay_candidate(t, in_port, pkts[i]) : -1;
+        slot[i] = relays ? relay_candidate(t, mac, pkts[i]) : not_candidate;
     }
     for (uint16_t i = 0; i < n; i++) {
-        if (local[i] >= 0 && direct_relay(t, pkts[i], local[i], direct[d])) {
+        if (slot[i] != not_candidate && direct_relay(t, pkts[i], slot[i], direct[d])) {
             t.relay->prefetch(direct[d].entry);
             rte_prefetch0(&table_counters_->ports[direct[d].entry]);
             d++;
@@ -309,8 +339,23 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             k++;
         }
     }
-    for (uint16_t i = 0; i < d; i++)
-        finish(t, direct[i].m, relay(t, in_port, direct[i], direct[i].entry, direct[i].local, now));
+    // The headers were checked in the first pass: what relay() reads of
+    // the packet is constant here but for its length.
+    uint32_t relayed = 0;
+    uint64_t relayed_bytes = 0;
+    for (uint16_t i = 0; i < d; i++) {
+        auto *ip = rte_pktmbuf_mtod_offset(direct[i].m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
+        const Pkt q{direct[i].m, ip, sizeof(rte_ipv4_hdr), rte_be_to_cpu_16(ip->total_length),
+                    false, false, 0, 0, direct[i].entry, direct[i].local};
+        const Verdict v = relay(t, in_port, q, q.entry, q.local, now);
+        if (v.send) {
+            relayed++;
+            relayed_bytes += q.total;
+        }
+        finish(t, q.m, v);
+    }
+    local_.add(Counter::relayed_packets, relayed);
+    local_.add(Counter::relayed_bytes, relayed_bytes);
     if (k == 0)
         return;
 
@@ -368,8 +413,8 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
         return drop(Counter::drop_malformed);
     const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
     const PortTable &port = t.ports[in_port];
-    if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
-        !rte_is_same_ether_addr(&eth->dst_addr, &port.mac))
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) &&
+        !rte_is_broadcast_ether_addr(&eth->dst_addr))
         return drop(Counter::drop_not_for_us);
     if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
         return handle_arp(t, in_port, m);
@@ -390,38 +435,40 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
     if (total > l3_avail)
         return drop(Counter::drop_truncated);
 
+    // The packet and its key are built in locals and stored whole: stores
+    // of single bytes into them would make the compiler read the header
+    // again after each one.
     const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
-    p.m = m;
-    p.ip = ip;
-    p.ihl = static_cast<uint16_t>(ihl);
-    p.total = static_cast<uint16_t>(total);
-    p.later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
-    p.fragmented = p.later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG);
-    p.out_port = 0;
-    p.next_hop = 0;
-
-    key.proto = ip->next_proto_id;
-    key.pad[0] = key.pad[1] = key.pad[2] = 0;
-    key.src = ip->src_addr;
-    key.dst = ip->dst_addr;
-    key.sport = key.dport = 0;
-    key.in_port = static_cast<uint8_t>(in_port);
-    key.out_port = 0;
-    key.l4 = 0;
+    const uint8_t proto = ip->next_proto_id;
+    const bool later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
+    p = Pkt{m,
+            ip,
+            static_cast<uint16_t>(ihl),
+            static_cast<uint16_t>(total),
+            later_fragment,
+            later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG),
+            0,
+            0,
+            0,
+            0};
+    AclKey k{};
+    k.proto = proto;
+    k.src = ip->src_addr;
+    k.dst = ip->dst_addr;
+    k.in_port = static_cast<uint8_t>(in_port);
     // A header whose checksum a rewrite would fix must be there whole: the
     // first fragment of a datagram carries it, later ones carry none.
-    if (!p.later_fragment &&
-        (ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP)) {
-        const uint32_t need = ip->next_proto_id == IPPROTO_UDP ? sizeof(rte_udp_hdr)
-                                                                : sizeof(rte_tcp_hdr);
+    if (!later_fragment && (proto == IPPROTO_UDP || proto == IPPROTO_TCP)) {
+        const uint32_t need = proto == IPPROTO_UDP ? sizeof(rte_udp_hdr) : sizeof(rte_tcp_hdr);
         if (total < ihl + need || ihl + need > l3_avail)
             return drop(Counter::drop_malformed);
         const auto *ports = reinterpret_cast<const rte_be16_t *>(
             reinterpret_cast<const uint8_t *>(ip) + ihl);
-        key.sport = ports[0];
-        key.dport = ports[1];
-        key.l4 = RTE_BE16(1);
+        k.sport = ports[0];
+        k.dport = ports[1];
+        k.l4 = RTE_BE16(1);
     }
+    key = k;
     return keep();
 }
 
@@ -469,18 +516,8 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
     if (rule != no_rule) {
         const RuleAction &a = t.actions[rule];
         hit(rule);
-        if (a.target == RuleTarget::relay) {
-            // The classifier matched a box address and a port of this range.
-            const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
-            const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
-                reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
-            const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port)).entry;
-            if (entry == no_relay)
-                return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
-            if (p.fragmented)
-                return drop(Counter::drop_fragment);
-            return relay(t, in_port, p, entry, local, now);
-        }
+        if (a.target == RuleTarget::relay)
+            return relay_matched(t, in_port, p, now);
         // DEST
         RELAY_AUDIT_BEGIN(p);
         const rte_be32_t old = p.ip->dst_addr;
@@ -493,6 +530,27 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
     if (local >= 0)
         return local_delivery(t, in_port, p, local);
     return route(t, p);
+}
+
+// A packet the classifier matched to a RELAY rule: the rule matched a box
+// address and a port of its range. Out of line, so that prerouting() saves
+// no registers for the relay path on the way to DEST and the route.
+Worker::Verdict Worker::relay_matched(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t now)
+{
+    const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
+    const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
+        reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
+    const uint32_t entry = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port)).entry;
+    if (entry == no_relay)
+        return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
+    if (p.fragmented)
+        return drop(Counter::drop_fragment);
+    const Verdict v = relay(t, in_port, p, entry, local, now);
+    if (v.send) {
+        local_.add(Counter::relayed_packets);
+        local_.add(Counter::relayed_bytes, p.total);
+    }
+    return v;
 }
 
 Worker::Verdict Worker::local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int)
@@ -533,59 +591,66 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 }
 
 // The common case, ahead of the general parse: a whole UDP datagram without
-// IP options, unicast to this port, to a box address, on a box with relay
-// ports. Returns the address's index in locals, or -1 for anything else, and
-// prefetches the relay_map slots its destination port may have.
-[[gnu::always_inline]] inline int Worker::relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m)
+// IP options, unicast to this port (whose MAC is `mac`, as mac48 loads it),
+// to a box address, on a box with relay ports. Returns the relay_map index
+// of its destination port on that address (Tables::relay_lookup), or
+// not_candidate for anything else, and prefetches the relay_map slots the
+// port may have.
+[[gnu::always_inline]] inline uint32_t Worker::relay_candidate(const Tables &t, uint64_t mac,
+                                                               rte_mbuf *m)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
-        return -1;
-    const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
-    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(eth + 1);
-    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != RTE_IPV4_VHL_DEF ||
-        ip->next_proto_id != IPPROTO_UDP ||
-        (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
-        !rte_is_same_ether_addr(&eth->dst_addr, &t.ports[in_port].mac))
-        return -1;
+        return not_candidate;
+    // The fixed fields in four loads: the destination MAC (bytes 0-5), the
+    // Ethernet type and IPv4 version and IHL (12-14), the MF flag and
+    // fragment offset (20-21) and the protocol (23).
+    const auto *h = rte_pktmbuf_mtod(m, const uint8_t *);
+    constexpr uint32_t type_vhl = header_word(0x08, 0x00, RTE_IPV4_VHL_DEF, 0);
+    constexpr uint32_t type_vhl_mask = header_word(0xff, 0xff, 0xff, 0);
+    constexpr uint32_t frag_proto = header_word(0, 0, 0, IPPROTO_UDP);
+    constexpr uint32_t frag_proto_mask = header_word(0x3f, 0xff, 0, 0xff);
+    if ((load32(h) ^ uint32_t(mac)) | (load16(h + 4) ^ uint16_t(mac >> 32)) |
+        ((load32(h + 12) & type_vhl_mask) ^ type_vhl) |
+        ((load32(h + 20) & frag_proto_mask) ^ frag_proto))
+        return not_candidate;
+    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(h + sizeof(rte_ether_hdr));
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if (total < sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) || total > frame - sizeof(rte_ether_hdr))
-        return -1;
+        return not_candidate;
     const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
-    if (local >= 0) {
-        const uint16_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
-        rte_prefetch0(&t.relay_map[size_t(local + 1) << 16 | dport]);
-        rte_prefetch0(&t.relay_map[dport]);
-    }
-    return local;
+    if (local < 0)
+        return not_candidate;
+    const uint32_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
+    const uint32_t s = uint32_t(local + 1) << 16 | dport;
+    rte_prefetch0(&t.relay_map[s]);
+    rte_prefetch0(&t.relay_map[dport]);
+    return s;
 }
 
 // A candidate whose relay port is in a direct range (one the classifier could
-// only answer with its own rule): fills `p` for relay() and counts the rule's
-// hit. Anything else takes the general path, where it meets the same rule
-// through the classifier.
-[[gnu::always_inline]] inline bool Worker::direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p)
+// only answer with its own rule): sets p.m, p.entry and p.local and counts the
+// rule's hit. Anything else takes the general path, where it meets the same
+// rule through the classifier.
+[[gnu::always_inline]] inline bool Worker::direct_relay(const Tables &t, rte_mbuf *m, uint32_t slot,
+                                                        Pkt &p)
 {
-    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
-    const auto *udp = reinterpret_cast<const rte_udp_hdr *>(ip + 1);
-    const Tables::RelaySlot &s = t.relay_lookup(local, rte_be_to_cpu_16(udp->dst_port));
-    if (!s.direct)
+    const Tables::RelaySlot *s = &t.relay_map[slot];
+    if (s->entry == no_relay)
+        s = &t.relay_map[slot & 0xffff]; // the ranges on every address
+    if (!s->direct)
         return false;
-    hit(t.ranges[s.range].rule);
+    hit(t.ranges[s->range].rule);
     p.m = m;
-    p.ip = ip;
-    p.ihl = sizeof(rte_ipv4_hdr);
-    p.total = rte_be_to_cpu_16(ip->total_length);
-    p.later_fragment = p.fragmented = false;
-    p.entry = s.entry;
-    p.local = local;
+    p.entry = s->entry;
+    p.local = static_cast<int>(slot >> 16) - 1;
     return true;
 }
 
 // Inlined into its two callers: at a few hundred instructions a packet, the
 // call's register saving and argument passing were a tenth of the relay path.
 [[gnu::always_inline]] inline Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port,
-                                                            Pkt &p, uint32_t entry, int local,
+                                                            const Pkt &p, uint32_t entry, int local,
                                                             uint32_t now)
 {
     rte_ipv4_hdr *ip = p.ip;
@@ -601,10 +666,12 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     int to_slot = table.steady(
         entry, PackedEndpoint::peer(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(udp->src_port)),
         to);
-    if (to_slot == 0) {
-        const Verdict v = learn(t, in_port, p, entry, local, now, to, to_slot);
-        if (v.decided())
-            return v;
+    if (__builtin_expect(to_slot == 0, 0)) {
+        const Learned l = learn(t, in_port, p.m, ip, p.ihl, entry, local, now);
+        if (l.verdict.decided())
+            return l.verdict;
+        to = l.to;
+        to_slot = l.to_slot;
     }
     table.touch(entry, to_slot == 2 ? 1 : 2, now); // the sender's slot
 
@@ -621,24 +688,28 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     ip->src_addr = new_src;
     ip->dst_addr = new_dst;
     CsumDelta ip_delta = addresses;
-    const uint16_t old_ttl = ttl_word(ip);
+    ip_delta.decrement16(ttl_one); // the TTL is above 1: no borrow into the protocol
     ip->time_to_live--;
-    ip_delta.add16(old_ttl, ttl_word(ip));
     ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
+    // The ports move along: the source port becomes the relay port, which
+    // was the destination port, so only the old source and the new
+    // destination port change the sum.
     const uint16_t old_sport = udp->src_port, relay_port = udp->dst_port;
+    const uint16_t new_dport = rte_cpu_to_be_16(to.port());
     udp->src_port = relay_port;
-    udp->dst_port = rte_cpu_to_be_16(to.port());
+    udp->dst_port = new_dport;
     if (udp->dgram_cksum != 0) {
         CsumDelta udp_delta = addresses;
-        udp_delta.add16(old_sport, relay_port);
-        udp_delta.add16(relay_port, udp->dst_port);
+        udp_delta.add16(old_sport, new_dport);
+        udp_delta.add_zero16(); // relay_port out of one field and into the other
         const uint16_t c = csum_apply(udp->dgram_cksum, udp_delta);
         udp->dgram_cksum = c == 0 ? 0xffff : c;
     }
     RELAY_AUDIT_END(p);
 
+    // The destination MAC, and two bytes that the source MAC overwrites.
     auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
-    std::memcpy(eth->dst_addr.addr_bytes, to.mac(), 6);
+    std::memcpy(eth, &to.w1, 8); // to.mac() and two bytes more
     eth->src_addr = t.ports[to.ifport()].mac;
 
     RelayPortCounters &pc = table_counters_->ports[entry];
@@ -646,36 +717,37 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     auto &bytes = to_slot == 2 ? pc.to_b_bytes : pc.to_a_bytes;
     pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     bytes.store(bytes.load(std::memory_order_relaxed) + p.total, std::memory_order_relaxed);
-    local_.add(Counter::relayed_packets);
-    local_.add(Counter::relayed_bytes, p.total);
-    return tx(to.ifport());
+    return tx(to.ifport()); // the caller counts relayed_packets and relayed_bytes
 }
 
 // The learning step (SPEC section 4) for a packet that steady relaying does
-// not cover: it decides the packet (a drop) or sets where it goes.
-Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry,
-                              int local, uint32_t now, PackedEndpoint &to, int &to_slot)
+// not cover: it decides the packet (a drop) or says where it goes. Its
+// arguments are scalars so that relay()'s callers keep the packet in registers.
+Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf *m,
+                              const rte_ipv4_hdr *ip, uint16_t ihl, uint32_t entry, int local,
+                              uint32_t now)
 {
     const auto *udp = reinterpret_cast<const rte_udp_hdr *>(
-        reinterpret_cast<const uint8_t *>(p.ip) + p.ihl);
-    const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
+        reinterpret_cast<const uint8_t *>(ip) + ihl);
+    const Ipv4 src = rte_be_to_cpu_32(ip->src_addr);
     const uint16_t sport = rte_be_to_cpu_16(udp->src_port);
-    if (sport == 0 || t.refuses_source(src)) {
-        event(EventKind::refused, t, entry, 0, src, sport, now);
-        return drop(Counter::drop_relay_refused);
-    }
+    auto refuse = [&](EventKind kind, Counter c) -> Learned {
+        event(kind, t, entry, 0, src, sport, now);
+        return {drop(c), {}, 0};
+    };
+    if (sport == 0 || t.refuses_source(src))
+        return refuse(EventKind::refused, Counter::drop_relay_refused);
 
     RelayTable &table = *t.relay;
     const RelayRange &range = t.ranges[t.entry_range[entry]];
     const RelaySnapshot snap = table.read(entry);
+    PackedEndpoint to;
     const int match = snap.a.known() && snap.a.same_peer(src, sport)   ? 1
                       : snap.b.known() && snap.b.same_peer(src, sport) ? 2
                                                                        : 0;
     Learn outcome = learn_reset_mode(snap.state, match);
-    if (match == 0 && outcome != Learn::drop_disabled && !range.allows(src)) {
-        event(EventKind::not_allowed, t, entry, 0, src, sport, now);
-        return drop(Counter::drop_relay_not_allowed);
-    }
+    if (match == 0 && outcome != Learn::drop_disabled && !range.allows(src))
+        return refuse(EventKind::not_allowed, Counter::drop_relay_not_allowed);
     // The fast cases again, for an entry that changed since steady() read it,
     // and a strict port's refusal, which takes no lock either.
     if (outcome == Learn::to_b && (snap.state & state::active2)) {
@@ -683,17 +755,16 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
     } else if (outcome == Learn::to_a && (snap.state & state::active1)) {
         to = PackedEndpoint::pack(snap.a);
     } else if (outcome == Learn::drop_disabled) {
-        return drop(Counter::drop_relay_disabled);
+        return {drop(Counter::drop_relay_disabled), {}, 0};
     } else if (outcome == Learn::from_a_alone) {
         table.touch(entry, 1, now);
-        return drop(Counter::drop_relay_unlearned);
+        return {drop(Counter::drop_relay_unlearned), {}, 0};
     } else if (outcome == Learn::reset && range.learning == LearningMode::strict &&
                !table.window_open(entry, now)) {
-        event(EventKind::strict, t, entry, 0, src, sport, now);
-        return drop(Counter::drop_relay_strict);
+        return refuse(EventKind::strict, Counter::drop_relay_strict);
     } else {
         // Only a transition, or probation's count, takes the entry's lock.
-        const auto *eth = rte_pktmbuf_mtod(p.m, const rte_ether_hdr *);
+        const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
         Endpoint self;
         self.addr = src;
         self.port = sport;
@@ -707,29 +778,26 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         outcome = r.outcome;
         switch (outcome) {
         case Learn::drop_disabled:
-            return drop(Counter::drop_relay_disabled);
+            return {drop(Counter::drop_relay_disabled), {}, 0};
         case Learn::from_a_alone:
-            return drop(Counter::drop_relay_unlearned);
+            return {drop(Counter::drop_relay_unlearned), {}, 0};
         case Learn::learned_a:
             local_.add(Counter::relay_learned);
             event(EventKind::learned, t, entry, 1, src, sport, now);
-            return drop(Counter::drop_relay_unlearned);
+            return {drop(Counter::drop_relay_unlearned), {}, 0};
         case Learn::reset:
             local_.add(Counter::relay_resets);
             event(EventKind::reset, t, entry, 1, src, sport, now);
-            return drop(Counter::drop_relay_reset);
+            return {drop(Counter::drop_relay_reset), {}, 0};
         case Learn::refused_strict:
-            event(EventKind::strict, t, entry, 0, src, sport, now);
-            return drop(Counter::drop_relay_strict);
+            return refuse(EventKind::strict, Counter::drop_relay_strict);
         case Learn::reset_limited:
-            event(EventKind::reset_limited, t, entry, 0, src, sport, now);
-            return drop(Counter::drop_relay_reset_limited);
+            return refuse(EventKind::reset_limited, Counter::drop_relay_reset_limited);
         case Learn::probation_started:
             local_.add(Counter::relay_probation_started);
-            event(EventKind::probation, t, entry, 0, src, sport, now);
-            return drop(Counter::drop_relay_probation);
+            return refuse(EventKind::probation, Counter::drop_relay_probation);
         case Learn::probation:
-            return drop(Counter::drop_relay_probation);
+            return {drop(Counter::drop_relay_probation), {}, 0};
         case Learn::replaced_a:
         case Learn::replaced_b:
             local_.add(Counter::relay_replaced);
@@ -746,11 +814,12 @@ Worker::Verdict Worker::learn(const Tables &t, uint16_t in_port, const Pkt &p, u
         }
         to = PackedEndpoint::pack(r.to);
     }
-    to_slot = outcome == Learn::to_b || outcome == Learn::replaced_a ? 2 : 1; // B or A
-    return keep();
+    // B or A
+    return {keep(), to, outcome == Learn::to_b || outcome == Learn::replaced_a ? 2 : 1};
 }
 
-Worker::Verdict Worker::route(const Tables &t, Pkt &p)
+// Inlined into prerouting(), its one caller.
+[[gnu::always_inline]] inline Worker::Verdict Worker::route(const Tables &t, Pkt &p)
 {
     const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
@@ -770,21 +839,13 @@ Worker::Verdict Worker::route(const Tables &t, Pkt &p)
     return keep();
 }
 
-Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
+// Inlined into the burst loop, its one caller; the neighbour table is asked
+// out of line.
+[[gnu::always_inline]] inline Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
 {
     Resolved &r = resolved_[(p.next_hop ^ (p.next_hop >> 8)) % std::size(resolved_)];
-    if (r.address != p.next_hop || r.when != now) {
-        uint32_t age = 0;
-        if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
-            r.address = 0;
-            request_arp(t, p.out_port, p.next_hop, now);
-            return drop(Counter::drop_no_neighbour);
-        }
-        if (age > neighbour_stale)
-            request_arp(t, p.out_port, p.next_hop, now);
-        r.address = p.next_hop;
-        r.when = now;
-    }
+    if ((r.address != p.next_hop || r.when != now) && !ask_neighbours(t, p, r, now))
+        return drop(Counter::drop_no_neighbour);
     auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
     std::memcpy(eth->dst_addr.addr_bytes, r.mac.data(), 6);
     eth->src_addr = t.ports[p.out_port].mac;
@@ -832,6 +893,23 @@ void Worker::post(Event e)
 {
     if (rte_ring_mp_enqueue_elem(shared_.events, &e, sizeof e) != 0)
         local_.add(Counter::events_lost);
+}
+
+// Once a second per next hop: out of line, so that resolve() saves no
+// registers for it.
+bool Worker::ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now)
+{
+    uint32_t age = 0;
+    if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
+        r.address = 0;
+        request_arp(t, p.out_port, p.next_hop, now);
+        return false;
+    }
+    if (age > neighbour_stale)
+        request_arp(t, p.out_port, p.next_hop, now);
+    r.address = p.next_hop;
+    r.when = now;
+    return true;
 }
 
 void Worker::request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now)

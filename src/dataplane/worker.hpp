@@ -85,17 +85,18 @@ private:
         int local;
     };
 
+    // Four bytes without padding, so that a stage returns it in a register.
     struct Verdict {
-        bool send;
         uint16_t port;
         Counter drop;
+        bool send;
         // Sent or dropped; otherwise the packet goes on to the next stage.
         bool decided() const { return send || drop != Counter::count; }
     };
-    static Verdict tx(uint16_t port) { return {true, port, Counter::count}; }
-    static Verdict drop(Counter c) { return {false, 0, c}; }
+    static Verdict tx(uint16_t port) { return {port, Counter::count, true}; }
+    static Verdict drop(Counter c) { return {0, c, false}; }
     // Stage 1 keeps an IPv4 packet for the rule stages by answering this.
-    static Verdict keep() { return {false, 0, Counter::count}; }
+    static Verdict keep() { return {0, Counter::count, false}; }
 
     void finish(const Tables &t, rte_mbuf *m, Verdict v);
     void enqueue(uint16_t port, rte_mbuf *m);
@@ -104,14 +105,22 @@ private:
     Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
+    [[gnu::noinline]] Verdict relay_matched(const Tables &t, uint16_t in_port, const Pkt &p,
+                                            uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
-    int relay_candidate(const Tables &t, uint16_t in_port, rte_mbuf *m);
-    bool direct_relay(const Tables &t, rte_mbuf *m, int local, Pkt &p);
-    Verdict relay(const Tables &t, uint16_t in_port, Pkt &p, uint32_t entry, int local,
+    uint32_t relay_candidate(const Tables &t, uint64_t mac, rte_mbuf *m);
+    bool direct_relay(const Tables &t, rte_mbuf *m, uint32_t slot, Pkt &p);
+    Verdict relay(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
                   uint32_t now);
-    Verdict learn(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
-                  uint32_t now, PackedEndpoint &to, int &to_slot);
+    // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).
+    struct Learned {
+        Verdict verdict;
+        PackedEndpoint to;
+        int to_slot;
+    };
+    Learned learn(const Tables &t, uint16_t in_port, const rte_mbuf *m, const rte_ipv4_hdr *ip,
+                  uint16_t ihl, uint32_t entry, int local, uint32_t now);
     Verdict route(const Tables &t, Pkt &p);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
@@ -119,6 +128,8 @@ private:
     void event(EventKind kind, const Tables &t, uint32_t entry, uint8_t slot, Ipv4 src,
                uint16_t sport, uint32_t now);
     void post(Event e);
+    struct Resolved;
+    [[gnu::noinline]] bool ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now);
     void hit(uint32_t rule)
     {
         auto &h = table_counters_->rule_hits[rule];

@@ -278,6 +278,98 @@ TEST_CASE("the linear method answers as rte_acl does")
     CHECK(matched < keys);
 }
 
+TEST_CASE("the exact method answers as rte_acl does")
+{
+    // Random tables whose entries mostly match one destination (or, in half
+    // of them, one source) address out of a small pool, so that several
+    // entries share an address, with some entries of any shape among them in
+    // the table's order; keys near the entries. Every method must return the
+    // same first match.
+    std::mt19937 rng(0xe4ac7);
+    auto pick = [&rng](uint32_t lo, uint32_t hi) {
+        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+    };
+    auto range = [&](uint32_t max, auto &lo, auto &hi) {
+        if (pick(0, 2) == 0)
+            return;
+        const uint32_t a = pick(0, 2) ? pick(0, max) : 0, b = pick(0, max);
+        lo = static_cast<std::remove_reference_t<decltype(lo)>>(std::min(a, b));
+        hi = static_cast<std::remove_reference_t<decltype(hi)>>(std::max(a, b));
+    };
+    auto prefix = [&](uint32_t &addr, uint8_t &len, uint8_t max_len) {
+        len = static_cast<uint8_t>(pick(0, max_len));
+        addr = pick(0, ~0u) & (len ? ~0u << (32 - len) : 0);
+    };
+    size_t matched = 0, keys = 0, exact_tables = 0;
+    for (int table = 0; table < 200; table++) {
+        const bool by_src = pick(0, 1);
+        std::vector<uint32_t> pool(pick(1, 12));
+        for (uint32_t &a : pool)
+            a = pick(0, 3) ? pick(0, ~0u) : pick(0, 3); // 0 and its neighbours too
+        std::vector<AclRule> rules(pick(Classifier::linear_max + 1, 60));
+        std::vector<uint32_t> orders(rules.size());
+        std::iota(orders.begin(), orders.end(), 0u);
+        std::shuffle(orders.begin(), orders.end(), rng); // as the compiler's: no ties
+        const uint32_t others = pick(0, 3) ? pick(0, Classifier::linear_max) : pick(0, 20);
+        for (size_t i = 0; i < rules.size(); i++) {
+            AclRule &r = rules[i];
+            r.rule = static_cast<uint32_t>(i);
+            r.order = orders[i];
+            range(255, r.proto_lo, r.proto_hi);
+            const bool keyed = i >= others;
+            uint32_t &a = by_src ? r.src : r.dst;
+            uint8_t &len = by_src ? r.src_len : r.dst_len;
+            if (keyed) {
+                a = pool[pick(0, uint32_t(pool.size() - 1))];
+                len = 32;
+            } else {
+                prefix(a, len, 31);
+            }
+            // The other address: any prefix, now and then a single address.
+            prefix(by_src ? r.dst : r.src, by_src ? r.dst_len : r.src_len, pick(0, 3) ? 32 : 8);
+            range(65535, r.sport_lo, r.sport_hi);
+            range(65535, r.dport_lo, r.dport_hi);
+            range(3, r.in_lo, r.in_hi);
+            range(3, r.out_lo, r.out_hi);
+            r.needs_l4 = r.sport_lo || r.dport_lo || r.sport_hi < 65535 || r.dport_hi < 65535;
+        }
+        std::shuffle(rules.begin(), rules.end(), rng); // the keyed ones anywhere in the list
+        const Classifier acl("t_acl", rules, Classifier::Method::acl);
+        const Classifier exact("t_exact", rules, Classifier::Method::exact);
+        const Classifier automatic("t_auto", rules);
+        REQUIRE(exact.method() == Classifier::Method::exact);
+        exact_tables += automatic.method() == Classifier::Method::exact;
+        for (int n = 0; n < 200; n++) {
+            const AclRule &near = rules[pick(0, uint32_t(rules.size() - 1))];
+            auto around = [&](uint32_t lo, uint32_t hi, uint32_t max) {
+                const uint32_t edge = pick(0, 1) ? lo : hi;
+                const uint32_t v = edge + pick(0, 2) - 1;
+                return std::min(v, max);
+            };
+            AclKey k{};
+            k.proto = static_cast<uint8_t>(around(near.proto_lo, near.proto_hi, 255));
+            k.src = rte_cpu_to_be_32(near.src ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.src_len % 32));
+            k.dst = rte_cpu_to_be_32(near.dst ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.dst_len % 32));
+            k.l4 = pick(0, 3) ? RTE_BE16(1) : 0;
+            if (k.l4) {
+                k.sport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.sport_lo, near.sport_hi, 65535)));
+                k.dport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.dport_lo, near.dport_hi, 65535)));
+            }
+            k.in_port = static_cast<uint8_t>(around(near.in_lo, near.in_hi, 3));
+            k.out_port = static_cast<uint8_t>(around(near.out_lo, near.out_hi, 3));
+            const uint32_t want = classify(acl, k);
+            REQUIRE(classify(exact, k) == want);
+            REQUIRE(classify(automatic, k) == want);
+            matched += want != no_rule;
+            keys++;
+        }
+    }
+    CHECK(matched > keys / 10);
+    CHECK(matched < keys);
+    CHECK(exact_tables > 100); // `automatic` took the exact method for most tables
+    CHECK(exact_tables < 200); // and rte_acl for those with too many other entries
+}
+
 TEST_CASE("a relay range skips the classifier only where no earlier rule can match")
 {
     const Config c = config_with(

@@ -516,3 +516,43 @@ TEST_CASE("prefixes and MAC addresses parse and format")
     CHECK(is_martian(0xffffffff));
     CHECK_FALSE(is_martian(0x0a000001));
 }
+
+TEST_CASE("csum_apply folds as repeated halving folds do, sums of 0 and all ones included")
+{
+    // The folds before csum_apply took end-around carries by shift and add.
+    auto reference = [](uint16_t csum, uint64_t sum) {
+        uint64_t s = sum + static_cast<uint16_t>(~csum);
+        s = (s & 0xffffffff) + (s >> 32);
+        s = (s & 0xffffffff) + (s >> 32);
+        return static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>(s)));
+    };
+    std::mt19937_64 rng(7);
+    std::vector<uint64_t> sums = {0, 1, 0xffff, 0x10000, 0xffffffff, 0x100000000, 0x1fffffffe,
+                                  0x7fffffff8, ~uint64_t(0) >> 20};
+    for (int i = 0; i < 100000; i++)
+        sums.push_back(rng() >> (rng() % 40 + 24)); // up to 40 bits: a few dozen fields
+    for (uint64_t sum : sums)
+        for (uint16_t csum : {uint16_t(0), uint16_t(0xffff), uint16_t(1), uint16_t(rng())}) {
+            CsumDelta d;
+            d.sum = sum;
+            INFO("sum " << sum << " csum " << csum);
+            REQUIRE(csum_apply(csum, d) == reference(csum, sum));
+        }
+}
+
+TEST_CASE("decrement16 and add_zero16 are add16 of the words they stand for")
+{
+    std::mt19937 rng(11);
+    for (int i = 0; i < 100000; i++) {
+        const auto by = static_cast<uint16_t>(rng() % 0x200);
+        const auto w = static_cast<uint16_t>(by + rng() % (0x10000 - by));
+        CsumDelta a, b;
+        a.add16(w, static_cast<uint16_t>(w - by));
+        b.decrement16(by);
+        REQUIRE(a.sum == b.sum);
+        CsumDelta c, z;
+        c.add16(w, w);
+        z.add_zero16();
+        REQUIRE(c.sum == z.sum);
+    }
+}
