@@ -4,11 +4,11 @@
 // (relaxed atomics), reads the relay table through its seqlock, and writes
 // states with RelayTable::write_state, which takes the entry's lock.
 #include "runtime.hpp"
+#include "telemetry_params.hpp"
 
 #include <rte_telemetry.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -85,29 +85,13 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
     rte_tel_data_add_dict_u64(d, "to_b_bytes", sums[3]);
 }
 
-// The START of a paged command: absent (0) or a decimal offset up to max.
-bool page_start(const char *params, size_t max, uint32_t &start)
-{
-    start = 0;
-    if (!params || !*params)
-        return true;
-    if (!std::isdigit(static_cast<unsigned char>(params[0])))
-        return false;
-    char *end = nullptr;
-    const unsigned long v = std::strtoul(params, &end, 10);
-    if (*end || v > max)
-        return false;
-    start = static_cast<uint32_t>(v);
-    return true;
-}
-
 const Tables &tables() { return *runtime->shared.tables.load(std::memory_order_acquire); }
 
 int cmd_port(const char *, const char *params, rte_tel_data *d)
 {
     const Tables &t = tables();
     std::string err;
-    uint32_t e = t.find_entry(params ? params : "", err);
+    uint32_t e = port_params(t, params, err);
     if (e == no_relay)
         return reply_error(d, err);
     port_reply(d, t, e);
@@ -116,21 +100,13 @@ int cmd_port(const char *, const char *params, rte_tel_data *d)
 
 int cmd_set(const char *, const char *params, rte_tel_data *d)
 {
-    const std::string p = params ? params : "";
-    const size_t comma = p.rfind(',');
-    if (comma == std::string::npos)
-        return reply_error(d, "usage: /relay/set,PORT,VALUE");
     const Tables &t = tables();
     std::string err;
-    uint32_t e = t.find_entry(p.substr(0, comma), err);
-    if (e == no_relay)
+    uint32_t e;
+    uint8_t v;
+    if (!set_params(t, params, e, v, err))
         return reply_error(d, err);
-    auto v = parse_state_value(p.substr(comma + 1));
-    if (!v)
-        return reply_error(d, "\"" + p.substr(comma + 1) +
-                                  "\" is not a state value (0-15 or a name such as reset, "
-                                  "keep, disable)");
-    t.relay->write_state(e, *v);
+    t.relay->write_state(e, v);
     port_reply(d, t, e);
     return 0;
 }
