@@ -498,6 +498,10 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     auto *icmp = reinterpret_cast<rte_icmp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
     if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
         return drop(Counter::drop_local_unhandled);
+    // No answer to a source that no host can have (RFC 1122 3.2.1.3): a
+    // martian, a broadcast or the box itself.
+    if (t.refuses_source(rte_be_to_cpu_32(ip->src_addr)))
+        return drop(Counter::drop_martian);
 
     const uint16_t old_type = load16(&icmp->icmp_type);
     icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;

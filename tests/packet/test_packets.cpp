@@ -466,6 +466,22 @@ TEST_CASE("ARP and ICMP echo for the box's addresses")
     });
 }
 
+TEST_CASE("no echo reply to a source that no host can have")
+{
+    // Found by fuzz_burst: the box answered pings from martian, broadcast and
+    // its own addresses.
+    Rig rig(state::disable);
+    for (Ipv4 src : {Ipv4(0x7f000001), Ipv4(0x00000005), Ipv4(0xe0000001), Ipv4(0xf0000001),
+                     Ipv4(0xffffffff), Ipv4(0x0a0000ff), box, box2}) {
+        INFO("source " << format_ipv4(src));
+        Packet ping;
+        ping.eth(box_mac, mac_a).ipv4(src, box, 64, 1).icmp_echo(8, 7, 1).payload(8);
+        Rig::Out out = rig.run(ping.bytes());
+        CHECK_FALSE(out.sent);
+        CHECK(out.counts[Counter::drop_martian] == 1);
+    }
+}
+
 TEST_CASE("DEST forwards a UDP datagram whose length field overstates it, reading only its bytes")
 {
     // Found by fuzz_burst: the debug builds' checksum audit summed as many
