@@ -708,7 +708,8 @@ Worker::Verdict Worker::route(const Tables &t, Pkt &p)
     const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
     // A router forwards neither to nor from these (RFC 1812 5.3.7).
-    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst))
+    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst) ||
+        t.is_subnet_broadcast(src))
         return drop(Counter::drop_martian);
     NextHop hop;
     if (!t.routes || !t.routes->lookup(dst, hop))

@@ -482,6 +482,21 @@ TEST_CASE("no echo reply to a source that no host can have")
     }
 }
 
+TEST_CASE("a packet from a connected subnet's broadcast address is not forwarded")
+{
+    // Found by fuzz_burst: only the destination was checked for a directed
+    // broadcast.
+    Rig rig(state::disable);
+    run_steps(rig, {
+        {"from the wan broadcast to a lan host", {},
+         Packet().eth(box_mac, mac_a).ipv4(0xc00002ff, 0x0a000035).udp(1, 2).payload(8).bytes(), {},
+         Counter::drop_martian, 0xff, 1},
+        {"from the lan broadcast to a routed prefix", {},
+         Packet().eth(box_mac, mac_a).ipv4(0x0a0000ff, 0xc6120001).udp(1, 2).payload(8).bytes(), {},
+         Counter::drop_martian},
+    });
+}
+
 TEST_CASE("DEST forwards a UDP datagram whose length field overstates it, reading only its bytes")
 {
     // Found by fuzz_burst: the debug builds' checksum audit summed as many
