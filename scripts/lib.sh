@@ -27,7 +27,8 @@ RELAY_IF=relay0
 DEPS=(libdpdk-dev dpdk-dev dpdk meson ninja-build pkg-config g++
       libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev catch2
       python3-scapy tshark ethtool iproute2 iputils-ping libpcap-dev clang
-      curl tcpdump prometheus groff-base mandoc)
+      curl tcpdump prometheus groff-base mandoc
+      libclang-rt-14-dev)  # the last: clang's libFuzzer and sanitizer runtimes
 
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

@@ -47,7 +47,7 @@ namespace relay {
     X(drop_not_for_us, true, "unicast to another MAC address")                               \
     X(drop_ttl, true, "TTL expired on a forwarded packet")                                   \
     X(drop_no_route, true, "not for the box and no route to the destination")                \
-    X(drop_martian, true, "never forwarded: 0/8, 127/8, multicast or broadcast address")     \
+    X(drop_martian, true, "never forwarded or answered: 0/8, 127/8, multicast or broadcast") \
     X(drop_no_neighbour, true, "next hop's MAC unknown; an ARP request was sent")            \
     X(drop_local_unhandled, true, "for a box address, no service or relay port")             \
     X(drop_fragment, true, "IP fragments to a relay port or a box address")                  \

@@ -6,11 +6,11 @@
 #include "telemetry.hpp"
 
 #include "runtime.hpp"
+#include "telemetry_params.hpp"
 
 #include <rte_telemetry.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -22,7 +22,7 @@ namespace {
 Runtime *runtime;
 
 constexpr uint32_t ports_page = 64;
-constexpr unsigned long max_learning_window = 3600;
+constexpr uint32_t max_learning_window = 3600; // seconds
 constexpr uint32_t rules_page = 64;
 // Telemetry dicts hold at most 256 entries; a bigger table shows its first part.
 constexpr size_t neighbours_page = 200;
@@ -93,29 +93,13 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
     rte_tel_data_add_dict_u64(d, "to_b_bytes", sums[3]);
 }
 
-// The START of a paged command: absent (0) or a decimal offset up to max.
-bool page_start(const char *params, size_t max, uint32_t &start)
-{
-    start = 0;
-    if (!params || !*params)
-        return true;
-    if (!std::isdigit(static_cast<unsigned char>(params[0])))
-        return false;
-    char *end = nullptr;
-    const unsigned long v = std::strtoul(params, &end, 10);
-    if (*end || v > max)
-        return false;
-    start = static_cast<uint32_t>(v);
-    return true;
-}
-
 const Tables &tables() { return *runtime->shared.tables.load(std::memory_order_acquire); }
 
 int cmd_port(const char *, const char *params, rte_tel_data *d)
 {
     const Tables &t = tables();
     std::string err;
-    uint32_t e = t.find_entry(params ? params : "", err);
+    uint32_t e = port_params(t, params, err);
     if (e == no_relay)
         return reply_error(d, err);
     port_reply(d, t, e);
@@ -124,21 +108,13 @@ int cmd_port(const char *, const char *params, rte_tel_data *d)
 
 int cmd_set(const char *, const char *params, rte_tel_data *d)
 {
-    const std::string p = params ? params : "";
-    const size_t comma = p.rfind(',');
-    if (comma == std::string::npos)
-        return reply_error(d, "usage: /relay/set,PORT,VALUE");
     const Tables &t = tables();
     std::string err;
-    uint32_t e = t.find_entry(p.substr(0, comma), err);
-    if (e == no_relay)
+    uint32_t e;
+    uint8_t v;
+    if (!set_params(t, params, e, v, err))
         return reply_error(d, err);
-    auto v = parse_state_value(p.substr(comma + 1));
-    if (!v)
-        return reply_error(d, "\"" + p.substr(comma + 1) +
-                                  "\" is not a state value (0-15 or a name such as reset, "
-                                  "keep, disable)");
-    t.relay->write_state(e, *v);
+    t.relay->write_state(e, v);
     port_reply(d, t, e);
     return 0;
 }
@@ -147,25 +123,15 @@ int cmd_set(const char *, const char *params, rte_tel_data *d)
 // third endpoint at once, as a reset-mode port does (0 closes it).
 int cmd_learn(const char *, const char *params, rte_tel_data *d)
 {
-    const std::string p = params ? params : "";
-    const size_t comma = p.rfind(',');
-    const std::string usage = "usage: /relay/learn,PORT,SECONDS with SECONDS from 0 (close) to " +
-                              std::to_string(max_learning_window);
-    if (comma == std::string::npos)
-        return reply_error(d, usage);
     const Tables &t = tables();
     std::string err;
-    const uint32_t e = t.find_entry(p.substr(0, comma), err);
-    if (e == no_relay)
+    uint32_t e, seconds;
+    if (!port_number_params(t, params, max_learning_window,
+                            "usage: /relay/learn,PORT,SECONDS with SECONDS from 0 (close) to 3600",
+                            e, seconds, err))
         return reply_error(d, err);
-    const std::string n = p.substr(comma + 1);
-    char *end = nullptr;
-    const unsigned long seconds = std::strtoul(n.c_str(), &end, 10);
-    if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0])) || *end ||
-        seconds > max_learning_window)
-        return reply_error(d, "\"" + n + "\" is not a number of seconds; " + usage);
     const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
-    t.relay->open_window(e, seconds ? now + static_cast<uint32_t>(seconds) - 1 : 0);
+    t.relay->open_window(e, seconds ? now + seconds - 1 : 0);
     port_reply(d, t, e);
     return 0;
 }

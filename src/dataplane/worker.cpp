@@ -143,9 +143,15 @@ struct ChecksumAudit {
         const size_t len = rte_be_to_cpu_16(ip->total_length) - rte_ipv4_hdr_len(ip);
         if (ip->next_proto_id == IPPROTO_UDP) {
             const auto *udp = reinterpret_cast<const rte_udp_hdr *>(l4);
+            // DEST and SOURCE forward a datagram whose UDP length is not
+            // what it holds: its checksum covers bytes it lacks, so it has
+            // no checksum to audit.
+            const size_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+            if (udp_len < sizeof(rte_udp_hdr) || udp_len > len)
+                return false;
             return udp->dgram_cksum == 0 ||
-                   l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp,
-                                rte_be_to_cpu_16(udp->dgram_len), 6) == udp->dgram_cksum;
+                   l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp, udp_len, 6) ==
+                       udp->dgram_cksum;
         }
         if (ip->next_proto_id == IPPROTO_TCP)
             return l4_full_csum(ip->src_addr, ip->dst_addr, IPPROTO_TCP, l4, len, 16) ==
@@ -571,6 +577,10 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     auto *icmp = reinterpret_cast<rte_icmp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
     if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
         return drop(Counter::drop_local_unhandled);
+    // No answer to a source that no host can have (RFC 1122 3.2.1.3): a
+    // martian, a broadcast or the box itself.
+    if (t.refuses_source(rte_be_to_cpu_32(ip->src_addr)))
+        return drop(Counter::drop_martian);
 
     const uint16_t old_type = load16(&icmp->icmp_type);
     icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
@@ -824,7 +834,8 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
     const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
     // A router forwards neither to nor from these (RFC 1812 5.3.7).
-    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst))
+    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst) ||
+        t.is_subnet_broadcast(src))
         return drop(Counter::drop_martian);
     NextHop hop;
     if (!t.routes || !t.routes->lookup(dst, hop))

@@ -121,7 +121,7 @@ r=$(tel /relay/learn,3100,5)
 attacker 3100 'c3>-' || fail "the resetting packet was relayed"
 [ "$(endpoints_of 3100)" = "${CLIENT_IP[3]}:13103" ] || fail "the window did not let c3 in: $(endpoints_of 3100)"
 r=$(tel /relay/learn,3100,99999)
-jget "$r" "u['error']" | grep -q 'is not a number of seconds' || fail "/relay/learn,3100,99999 answered $r"
+jget "$r" "u['error']" | grep -q '"99999" is not a number from 0 to 3600' || fail "/relay/learn,3100,99999 answered $r"
 pass "strict: 20 packets from c3 dropped and counted during the call ($CALL, nothing lost); a learning window let it in"
 
 # ---------------------------------------------------------------------------
