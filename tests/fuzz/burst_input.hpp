@@ -17,7 +17,7 @@ namespace relay::fuzz {
 // and on one, direct and through the classifier, DEST and SOURCE, static
 // neighbours, MTUs small enough to fragment what comes in at 2048 bytes.
 inline const char *const configs[4] = {
-    // 0: the packet tests' box, relay ports enabled.
+    // 0: the packet tests' box, relay ports enabled, learning on probation.
     R"(
 ports:
   - { name: lan, device: "0", address: 10.0.0.1/24, mtu: 576 }
@@ -33,7 +33,7 @@ rules:
   - "-A PREROUTING -d 203.0.113.10 -j DEST --to=10.0.0.53"
   - "-A PREROUTING -p tcp -d 203.0.113.11 ! --dport 22 -j DEST --to=10.0.0.54"
   - "-A POSTROUTING -s 10.0.0.53 -o wan -j SOURCE --to=203.0.113.10"
-relay: { initial_state: enabled }
+relay: { initial_state: enabled, learning: probation, probation_packets: 2, reset_interval: 1 }
 )",
     // 1: relay ports disabled, reached through the classifier (a rule above
     // them, an in-port match), a default gateway.
@@ -64,7 +64,8 @@ rules:
   - "-A PREROUTING -p icmp -d 203.0.113.20 -j DEST --to=10.0.0.2"
 relay: { initial_state: enabled }
 )",
-    // 3: enough classifier entries for an rte_acl trie, negations.
+    // 3: enough classifier entries for an rte_acl trie, negations; strict
+    // learning, and a range with allow prefixes.
     R"(
 ports:
   - { name: lan, device: "0", address: 10.0.0.1/24 }
@@ -82,7 +83,8 @@ rules:
   - "-A POSTROUTING -s 10.0.0.53 -o wan -j SOURCE --to=203.0.113.10"
   - "-A POSTROUTING -p udp -s 10.0.0.54 --sport 1000:2000 -j SOURCE --to=203.0.113.11"
   - "-A POSTROUTING ! -o lan -s 10.0.0.0/24 -j SOURCE --to=192.0.2.1"
-relay: { initial_state: enabled }
+  - { hook: prerouting, match: { proto: udp, dport: 6000-6009 }, target: RELAY, allow: [10.0.0.0/25] }
+relay: { initial_state: enabled, learning: strict }
 )",
 };
 
