@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 using namespace relay;
 
@@ -35,10 +36,12 @@ std::unique_ptr<Tables> relay_tables()
 {
     const Config c = parse_config(config_text, "fuzz.yaml");
     auto t = std::make_unique<Tables>();
+    std::vector<Ipv4> locals;
     for (const PortConfig &p : c.ports) {
-        t->locals.push_back(p.address);
-        t->locals.insert(t->locals.end(), p.aliases.begin(), p.aliases.end());
+        locals.push_back(p.address);
+        locals.insert(locals.end(), p.aliases.begin(), p.aliases.end());
     }
+    t->locals = locals;
     for (size_t i = 0; i < c.rules.size(); i++) {
         const Rule &r = c.rules[i];
         RelayRange range;
