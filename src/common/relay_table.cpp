@@ -9,7 +9,7 @@ Endpoint unpack(uint64_t w0, uint64_t w1) { return PackedEndpoint{w0, w1}.unpack
 } // namespace
 
 RelayTable::RelayTable(uint32_t size, uint8_t initial_state)
-    : size_(size), entries_(new Entry[size]), cold_(new Cold[size])
+    : size_(size), entries_(size), cold_(size)
 {
     for (uint32_t i = 0; i < size; i++)
         entries_[i].state.store(initial_state, std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 // acquire loads and release stores compile to plain moves.
 #pragma once
 
+#include "huge_array.hpp"
 #include "ipv4.hpp"
 #include "relay_state.hpp"
 
@@ -246,8 +247,8 @@ private:
     static void store(Entry &e, uint8_t state, const Endpoint &a, const Endpoint &b);
 
     uint32_t size_;
-    std::unique_ptr<Entry[]> entries_;
-    std::unique_ptr<Cold[]> cold_;
+    HugeArray<Entry> entries_;
+    HugeArray<Cold> cold_;
 };
 
 } // namespace relay

@@ -7,7 +7,7 @@ namespace relay {
 void Tables::add_range(RelayRange r)
 {
     if (relay_map.empty())
-        relay_map.assign((locals.size() + 1) << 16, RelaySlot{});
+        relay_map = HugeArray<RelaySlot>((locals.size() + 1) << 16);
     r.base = relay_entries;
     size_t slot = r.address == 0 ? 0 : size_t(local_index(r.address) + 1);
     const auto range = static_cast<uint16_t>(ranges.size());
@@ -23,7 +23,7 @@ void Tables::add_counters(uint16_t workers)
     counters.clear();
     for (uint16_t q = 0; q < workers; q++) {
         TableCounters c;
-        c.ports.reset(new RelayPortCounters[relay_entries ? relay_entries : 1]);
+        c.ports = HugeArray<RelayPortCounters>(relay_entries ? relay_entries : 1);
         c.rule_hits.reset(new std::atomic<uint64_t>[actions.empty() ? 1 : actions.size()]());
         counters.push_back(std::move(c));
     }

@@ -6,6 +6,7 @@
 
 #include "address_index.hpp"
 #include "classifier.hpp"
+#include "huge_array.hpp"
 #include "ipv4.hpp"
 #include "relay_table.hpp"
 #include "routes.hpp"
@@ -79,7 +80,7 @@ struct RelayPortCounters {
 // the table because a reload renumbers both; the control side carries their
 // sums over to the next table. dataplane: rw (its own lcore only), control: ro.
 struct TableCounters {
-    std::unique_ptr<RelayPortCounters[]> ports;        // by relay entry
+    HugeArray<RelayPortCounters> ports;                 // by relay entry
     std::unique_ptr<std::atomic<uint64_t>[]> rule_hits; // by rule
 };
 
@@ -100,7 +101,7 @@ struct Tables {
     // (slot << 16 | dport) -> RelaySlot. Slot 0 holds the ranges on every box
     // address, slot i + 1 those on locals[i]. Config validation guarantees at
     // most one of the two slots names a given port.
-    std::vector<RelaySlot> relay_map;
+    HugeArray<RelaySlot> relay_map;
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
     std::vector<RuleAction> actions;
