@@ -117,6 +117,8 @@ struct PackedEndpoint {
 };
 
 class RelayTable {
+    struct Entry; // below
+
 public:
     explicit RelayTable(uint32_t size, uint8_t initial_state);
 
@@ -124,42 +126,72 @@ public:
 
     RelaySnapshot read(uint32_t idx) const;
 
-    // Steady relaying, the fast path: a packet from `peer` (PackedEndpoint::peer)
-    // that comes from one learned endpoint of a port whose other endpoint is
-    // learned and already active goes there without learning anything. Returns
-    // the slot it goes to (1 = A, 2 = B) with that endpoint in `to`, or 0 when
-    // the packet needs the full learning step. Reads only, in one seqlock pass.
+    // What relaying reads and the stamp it stores, through a copy of the
+    // entries' address: a worker keeps a Reader in a register for a whole
+    // burst, where the table's own members would be loaded again after
+    // every store into a packet (a store that, for all the compiler knows,
+    // may change them).
+    class Reader {
+    public:
+        Reader() = default; // of no table: reads nothing
+        // Steady relaying, the fast path: a packet from `peer`
+        // (PackedEndpoint::peer) that comes from one learned endpoint of a
+        // port whose other endpoint is learned and already active goes there
+        // without learning anything. Returns the slot it goes to (1 = A,
+        // 2 = B) with that endpoint in `to`, or 0 when the packet needs the
+        // full learning step. Reads only, in one seqlock pass.
+        int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
+        {
+            const Entry &e = entries_[idx];
+            for (;;) {
+                const uint32_t seq = e.seq.load(std::memory_order_acquire);
+                if (seq & 1) {
+                    cpu_relax(); // a writer is inside: rare and short
+                    continue;
+                }
+                const uint32_t st = e.state.load(std::memory_order_acquire);
+                const uint64_t a0 = e.a0.load(std::memory_order_acquire);
+                const uint64_t a1 = e.a1.load(std::memory_order_acquire);
+                const uint64_t b0 = e.b0.load(std::memory_order_acquire);
+                const uint64_t b1 = e.b1.load(std::memory_order_acquire);
+                // From A to an active B, or from B to an active A, on a port
+                // that knows both; chosen without branches, so that the
+                // endpoint stays in registers.
+                const bool both = (st & state::set_mask) == state::set2;
+                const bool to_b = both && (a0 >> 16) == peer && (st & state::active2);
+                const bool to_a = both && (b0 >> 16) == peer && (st & state::active1);
+                to.w0 = to_b ? b0 : a0;
+                to.w1 = to_b ? b1 : a1;
+                const int slot = to_b ? 2 : to_a ? 1 : 0;
+                if (e.seq.load(std::memory_order_relaxed) == seq)
+                    return slot;
+            }
+        }
+
+        // Brings an entry towards the cache ahead of its use.
+        void prefetch(uint32_t idx) const { __builtin_prefetch(&entries_[idx]); }
+
+        // Stores the coarse clock for slot 1 (A) or 2 (B) if its second changed.
+        void touch(uint32_t idx, int slot, uint32_t now) const
+        {
+            auto &seen = slot == 1 ? entries_[idx].seen_a : entries_[idx].seen_b;
+            if (seen.load(std::memory_order_relaxed) != now)
+                seen.store(now, std::memory_order_relaxed);
+        }
+
+    private:
+        friend class RelayTable;
+        explicit Reader(Entry *entries) : entries_(entries) {}
+        Entry *entries_ = nullptr;
+    };
+    Reader reader() const { return Reader(entries_.data()); }
+
     int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
     {
-        const Entry &e = entries_[idx];
-        for (;;) {
-            const uint32_t seq = e.seq.load(std::memory_order_acquire);
-            if (seq & 1) {
-                cpu_relax(); // a writer is inside: rare and short
-                continue;
-            }
-            const uint32_t st = e.state.load(std::memory_order_acquire);
-            const uint64_t a0 = e.a0.load(std::memory_order_acquire);
-            const uint64_t b0 = e.b0.load(std::memory_order_acquire);
-            int slot = 0;
-            if ((st & state::set_mask) == state::set2) {
-                if ((a0 >> 16) == peer && (st & state::active2)) {
-                    to.w0 = b0;
-                    to.w1 = e.b1.load(std::memory_order_acquire);
-                    slot = 2;
-                } else if ((b0 >> 16) == peer && (st & state::active1)) {
-                    to.w0 = a0;
-                    to.w1 = e.a1.load(std::memory_order_acquire);
-                    slot = 1;
-                }
-            }
-            if (e.seq.load(std::memory_order_relaxed) == seq)
-                return slot;
-        }
+        return reader().steady(idx, peer, to);
     }
-
-    // Brings an entry towards the cache ahead of its use.
-    void prefetch(uint32_t idx) const { __builtin_prefetch(&entries_[idx]); }
+    void prefetch(uint32_t idx) const { reader().prefetch(idx); }
+    void touch(uint32_t idx, int slot, uint32_t now) { reader().touch(idx, slot, now); }
 
     // The full learning step for a packet from src, under the entry's write
     // lock. Only called when a read shows the step may change something (a
@@ -204,14 +236,6 @@ public:
     // whatever it is). Returns whether it wrote.
     static constexpr uint32_t any_version = 1; // never a stable version: those are even
     bool restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected = any_version);
-
-    // Stores the coarse clock for slot 1 (A) or 2 (B) if its second changed.
-    void touch(uint32_t idx, int slot, uint32_t now)
-    {
-        auto &seen = slot == 1 ? entries_[idx].seen_a : entries_[idx].seen_b;
-        if (seen.load(std::memory_order_relaxed) != now)
-            seen.store(now, std::memory_order_relaxed);
-    }
 
 private:
     struct alignas(64) Entry {

@@ -12,7 +12,7 @@ void Tables::add_range(RelayRange r)
     size_t slot = r.address == 0 ? 0 : size_t(local_index(r.address) + 1);
     const auto range = static_cast<uint16_t>(ranges.size());
     for (uint32_t p = r.lo; p <= r.hi; p++) {
-        relay_map[slot << 16 | p] = RelaySlot{relay_entries++, range, r.direct};
+        relay_map[slot << 16 | p] = RelaySlot{relay_entries++, r.rule, r.direct};
         entry_range.push_back(range);
     }
     ranges.push_back(r);
@@ -37,7 +37,7 @@ uint32_t Tables::range_entry(Ipv4 address, uint16_t port) const
     if (address != 0 && (slot = local_index(address) + 1) == 0)
         return no_relay;
     const RelaySlot &s = relay_map[size_t(slot) << 16 | port];
-    return s.entry != no_relay && ranges[s.range].address == address ? s.entry : no_relay;
+    return s.entry != no_relay && entry_address(s.entry) == address ? s.entry : no_relay;
 }
 
 uint32_t Tables::find_entry(const std::string &spec, std::string &err) const

@@ -95,7 +95,7 @@ struct Tables {
     // A relay port as a packet's destination finds it.
     struct RelaySlot {
         uint32_t entry = no_relay; // in the RelayTable
-        uint16_t range = 0;        // index in ranges
+        uint16_t rule = 0;         // its range's RelayRange::rule
         bool direct = false;       // its range's RelayRange::direct
     };
     // (slot << 16 | dport) -> RelaySlot. Slot 0 holds the ranges on every box

@@ -168,11 +168,11 @@ struct ChecksumAudit {
         assert(!l4_ok || l4_valid(ip));
     }
 };
-#define RELAY_AUDIT_BEGIN(p) const ChecksumAudit audit_((p).ip, (p).fragmented)
-#define RELAY_AUDIT_END(p) audit_.verify((p).ip)
+#define RELAY_AUDIT_BEGIN(ip, fragmented) const ChecksumAudit audit_((ip), (fragmented))
+#define RELAY_AUDIT_END(ip) audit_.verify(ip)
 #else
-#define RELAY_AUDIT_BEGIN(p) (void)0
-#define RELAY_AUDIT_END(p) (void)0
+#define RELAY_AUDIT_BEGIN(ip, fragmented) (void)0
+#define RELAY_AUDIT_END(ip) (void)0
 #endif
 
 } // namespace
@@ -315,7 +315,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     // other IPv4 goes on with its classifier key. Each pass prefetches what
     // the next one reads: the headers, then the relay port's slot, then its
     // endpoint entry and counters.
-    Pkt p[burst_size], direct[burst_size];
+    Pkt p[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
     uint32_t rules[burst_size];
@@ -330,12 +330,32 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
         slot[i] = relays ? relay_candidate(t, mac, pkts[i]) : not_candidate;
     }
+    // Datagrams to direct relay ports, as the relay loop below reads them.
+    rte_mbuf *relay_pkts[burst_size];
+    uint32_t relay_entry[burst_size];
+    int relay_local[burst_size];
+    RelayBurst rb{};
+    if (relays)
+        rb = RelayBurst{t.relay->reader(), table_counters_->ports.data(), now};
+    // Their rule hits, counted by runs of the same rule.
+    uint32_t run_rule = no_rule, run = 0;
     for (uint16_t i = 0; i < n; i++) {
-        if (slot[i] != not_candidate && direct_relay(t, pkts[i], slot[i], direct[d])) {
-            t.relay->prefetch(direct[d].entry);
-            rte_prefetch0(&table_counters_->ports[direct[d].entry]);
-            d++;
-            continue;
+        if (slot[i] != not_candidate) {
+            const Tables::RelaySlot *s = direct_slot(t, slot[i]);
+            if (s) {
+                if (s->rule != run_rule) {
+                    hit(run_rule, run);
+                    run_rule = s->rule;
+                    run = 0;
+                }
+                run++;
+                rb.table.prefetch(s->entry);
+                rte_prefetch0(&rb.counters[s->entry]);
+                relay_pkts[d] = pkts[i];
+                relay_entry[d] = s->entry;
+                relay_local[d++] = static_cast<int>(slot[i] >> 16) - 1;
+                continue;
+            }
         }
         Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
         if (v.decided()) {
@@ -345,20 +365,22 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             k++;
         }
     }
-    // The headers were checked in the first pass: what relay() reads of
-    // the packet is constant here but for its length.
+    hit(run_rule, run);
+    // The headers were checked in the first pass: a whole UDP datagram
+    // without IP options.
     uint32_t relayed = 0;
     uint64_t relayed_bytes = 0;
     for (uint16_t i = 0; i < d; i++) {
-        auto *ip = rte_pktmbuf_mtod_offset(direct[i].m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
-        const Pkt q{direct[i].m, ip, sizeof(rte_ipv4_hdr), rte_be_to_cpu_16(ip->total_length),
-                    false, false, 0, 0, direct[i].entry, direct[i].local};
-        const Verdict v = relay(t, in_port, q, q.entry, q.local, now);
+        rte_mbuf *m = relay_pkts[i];
+        auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
+        const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+        const Verdict v = relay(t, in_port, m, ip, sizeof(rte_ipv4_hdr), total, relay_entry[i],
+                                relay_local[i], rb);
         if (v.send) {
             relayed++;
-            relayed_bytes += q.total;
+            relayed_bytes += total;
         }
-        finish(t, q.m, v);
+        finish(t, m, v);
     }
     local_.add(Counter::relayed_packets, relayed);
     local_.add(Counter::relayed_bytes, relayed_bytes);
@@ -401,11 +423,11 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         if (rules[i] != no_rule) {
             const RuleAction &a = t.actions[rules[i]];
             hit(rules[i]);
-            RELAY_AUDIT_BEGIN(p[i]);
+            RELAY_AUDIT_BEGIN(p[i].ip, p[i].fragmented);
             const rte_be32_t old = p[i].ip->src_addr;
             p[i].ip->src_addr = rte_cpu_to_be_32(a.to);
             fix_address(p[i].ip, p[i].ihl, p[i].later_fragment, old, p[i].ip->src_addr);
-            RELAY_AUDIT_END(p[i]);
+            RELAY_AUDIT_END(p[i].ip);
             local_.add(Counter::rewritten_source);
         }
         finish(t, p[i].m, resolve(t, p[i], now));
@@ -525,11 +547,11 @@ Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, ui
         if (a.target == RuleTarget::relay)
             return relay_matched(t, in_port, p, now);
         // DEST
-        RELAY_AUDIT_BEGIN(p);
+        RELAY_AUDIT_BEGIN(p.ip, p.fragmented);
         const rte_be32_t old = p.ip->dst_addr;
         p.ip->dst_addr = rte_cpu_to_be_32(a.to);
         fix_address(p.ip, p.ihl, p.later_fragment, old, p.ip->dst_addr);
-        RELAY_AUDIT_END(p);
+        RELAY_AUDIT_END(p.ip);
         local_.add(Counter::rewritten_dest);
     }
     const int local = t.local_index(rte_be_to_cpu_32(p.ip->dst_addr));
@@ -551,7 +573,8 @@ Worker::Verdict Worker::relay_matched(const Tables &t, uint16_t in_port, const P
         return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
     if (p.fragmented)
         return drop(Counter::drop_fragment);
-    const Verdict v = relay(t, in_port, p, entry, local, now);
+    const RelayBurst rb{t.relay->reader(), table_counters_->ports.data(), now};
+    const Verdict v = relay(t, in_port, p.m, p.ip, p.ihl, p.total, entry, local, rb);
     if (v.send) {
         local_.add(Counter::relayed_packets);
         local_.add(Counter::relayed_bytes, p.total);
@@ -638,61 +661,78 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     return s;
 }
 
-// A candidate whose relay port is in a direct range (one the classifier could
-// only answer with its own rule): sets p.m, p.entry and p.local and counts the
-// rule's hit. Anything else takes the general path, where it meets the same
-// rule through the classifier.
-[[gnu::always_inline]] inline bool Worker::direct_relay(const Tables &t, rte_mbuf *m, uint32_t slot,
-                                                        Pkt &p)
+// The relay port of a candidate, if it is in a direct range (one the
+// classifier could only answer with its own rule); else null, and the
+// packet takes the general path, where it meets the same rule through the
+// classifier.
+[[gnu::always_inline]] inline const Tables::RelaySlot *Worker::direct_slot(const Tables &t,
+                                                                          uint32_t slot)
 {
     const Tables::RelaySlot *s = &t.relay_map[slot];
     if (s->entry == no_relay)
         s = &t.relay_map[slot & 0xffff]; // the ranges on every address
-    if (!s->direct)
-        return false;
-    hit(t.ranges[s->range].rule);
-    p.m = m;
-    p.entry = s->entry;
-    p.local = static_cast<int>(slot >> 16) - 1;
-    return true;
+    return s->direct ? s : nullptr;
 }
 
 // Inlined into its two callers: at a few hundred instructions a packet, the
 // call's register saving and argument passing were a tenth of the relay path.
+// Steady relaying reads the entry and writes nothing shared; a transition (a
+// new endpoint, a first packet in a direction) takes the learning step out
+// of line, so that the endpoint read here stays in registers.
 [[gnu::always_inline]] inline Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port,
-                                                            const Pkt &p, uint32_t entry, int local,
-                                                            uint32_t now)
+                                                            rte_mbuf *m, rte_ipv4_hdr *ip,
+                                                            uint16_t ihl, uint32_t total,
+                                                            uint32_t entry, int local,
+                                                            const RelayBurst &rb)
 {
-    rte_ipv4_hdr *ip = p.ip;
-    auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + p.ihl);
+    auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + ihl);
     const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    if (udp_len < sizeof(rte_udp_hdr) || udp_len > uint32_t(p.total - p.ihl))
+    if (udp_len < sizeof(rte_udp_hdr) || udp_len > total - ihl)
         return drop(Counter::drop_malformed);
-
-    // Steady relaying reads the entry and writes nothing shared; only a
-    // transition (a new endpoint, a first packet in a direction) learns.
-    RelayTable &table = *t.relay;
     PackedEndpoint to;
-    int to_slot = table.steady(
+    const int to_slot = rb.table.steady(
         entry, PackedEndpoint::peer(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(udp->src_port)),
         to);
-    if (__builtin_expect(to_slot == 0, 0)) {
-        const Learned l = learn(t, in_port, p.m, ip, p.ihl, entry, local, now);
-        if (l.verdict.decided())
-            return l.verdict;
-        to = l.to;
-        to_slot = l.to_slot;
-    }
-    table.touch(entry, to_slot == 2 ? 1 : 2, now); // the sender's slot
+    if (__builtin_expect(to_slot == 0, 0))
+        return relay_learning(t, in_port, m, ip, ihl, total, entry, local, rb);
+    return relay_to(t, ip, udp, total, entry, to, to_slot, rb);
+}
 
+Worker::Verdict Worker::relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
+                                       rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
+                                       uint32_t entry, int local, const RelayBurst &rb)
+{
+    const Learned l = learn(t, in_port, m, ip, ihl, entry, local, rb.now);
+    if (l.verdict.decided())
+        return l.verdict;
+    auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + ihl);
+    return relay_to(t, ip, udp, total, entry, l.to, l.to_slot, rb);
+}
+
+// Sends a datagram from one endpoint of relay port `entry` to the other, `to`
+// in slot to_slot (1 = A, 2 = B): stamps the sender, rewrites the addresses,
+// ports and MACs, fixes both checksums and counts it on the port.
+[[gnu::always_inline]] inline Worker::Verdict Worker::relay_to(const Tables &t, rte_ipv4_hdr *ip,
+                                                               rte_udp_hdr *udp,
+                                                               uint32_t total, uint32_t entry,
+                                                               PackedEndpoint to, int to_slot,
+                                                               const RelayBurst &rb)
+{
+    rb.table.touch(entry, to_slot == 2 ? 1 : 2, rb.now); // the sender's slot
     if (ip->time_to_live <= 1)
         return drop(Counter::drop_ttl);
 
-    RELAY_AUDIT_BEGIN(p);
-    // The addresses are in both checksums: one difference serves the two.
-    CsumDelta addresses;
+    // Everything read from the tables is read before the first store into
+    // the packet, which the compiler must assume may change them.
     const rte_be32_t new_src = rte_cpu_to_be_32(t.locals[to.local()]);
     const rte_be32_t new_dst = rte_cpu_to_be_32(to.addr());
+    const uint16_t out_port = to.ifport();
+    const rte_ether_addr &out_mac = t.ports[out_port].mac;
+    RelayPortCounters &pc = rb.counters[entry];
+
+    RELAY_AUDIT_BEGIN(ip, false); // relaying takes no fragments
+    // The addresses are in both checksums: one difference serves the two.
+    CsumDelta addresses;
     addresses.add32(ip->src_addr, new_src);
     addresses.add32(ip->dst_addr, new_dst);
     ip->src_addr = new_src;
@@ -715,19 +755,18 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
         const uint16_t c = csum_apply(udp->dgram_cksum, udp_delta);
         udp->dgram_cksum = c == 0 ? 0xffff : c;
     }
-    RELAY_AUDIT_END(p);
+    RELAY_AUDIT_END(ip);
 
     // The destination MAC, and two bytes that the source MAC overwrites.
-    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
+    auto *eth = reinterpret_cast<rte_ether_hdr *>(ip) - 1;
     std::memcpy(eth, &to.w1, 8); // to.mac() and two bytes more
-    eth->src_addr = t.ports[to.ifport()].mac;
+    eth->src_addr = out_mac;
 
-    RelayPortCounters &pc = table_counters_->ports[entry];
     auto &pkts = to_slot == 2 ? pc.to_b_packets : pc.to_a_packets;
     auto &bytes = to_slot == 2 ? pc.to_b_bytes : pc.to_a_bytes;
     pkts.store(pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    bytes.store(bytes.load(std::memory_order_relaxed) + p.total, std::memory_order_relaxed);
-    return tx(to.ifport()); // the caller counts relayed_packets and relayed_bytes
+    bytes.store(bytes.load(std::memory_order_relaxed) + total, std::memory_order_relaxed);
+    return tx(out_port); // the caller counts relayed_packets and relayed_bytes
 }
 
 // The learning step (SPEC section 4) for a packet that steady relaying does
@@ -842,9 +881,9 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
         return drop(Counter::drop_no_route);
     if (p.ip->time_to_live <= 1)
         return drop(Counter::drop_ttl);
-    RELAY_AUDIT_BEGIN(p);
+    RELAY_AUDIT_BEGIN(p.ip, p.fragmented);
     decrement_ttl(p.ip);
-    RELAY_AUDIT_END(p);
+    RELAY_AUDIT_END(p.ip);
     p.out_port = hop.port;
     p.next_hop = hop.gateway ? hop.gateway : dst;
     return keep();

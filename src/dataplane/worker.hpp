@@ -10,6 +10,7 @@
 
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 #include <rte_rcu_qsbr.h>
 
 #include <atomic>
@@ -110,9 +111,20 @@ private:
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
     uint32_t relay_candidate(const Tables &t, uint64_t mac, rte_mbuf *m);
-    bool direct_relay(const Tables &t, rte_mbuf *m, uint32_t slot, Pkt &p);
-    Verdict relay(const Tables &t, uint16_t in_port, const Pkt &p, uint32_t entry, int local,
-                  uint32_t now);
+    const Tables::RelaySlot *direct_slot(const Tables &t, uint32_t slot);
+    // What relaying keeps in registers over a burst (RelayTable::Reader).
+    struct RelayBurst {
+        RelayTable::Reader table;
+        RelayPortCounters *counters; // this worker's, by entry
+        uint32_t now;
+    };
+    Verdict relay(const Tables &t, uint16_t in_port, rte_mbuf *m, rte_ipv4_hdr *ip, uint16_t ihl,
+                  uint32_t total, uint32_t entry, int local, const RelayBurst &rb);
+    [[gnu::noinline]] Verdict relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
+                                             rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
+                                             uint32_t entry, int local, const RelayBurst &rb);
+    Verdict relay_to(const Tables &t, rte_ipv4_hdr *ip, rte_udp_hdr *udp, uint32_t total, uint32_t entry, PackedEndpoint to, int to_slot,
+                     const RelayBurst &rb);
     // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).
     struct Learned {
         Verdict verdict;
@@ -130,10 +142,13 @@ private:
     void post(Event e);
     struct Resolved;
     [[gnu::noinline]] bool ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now);
-    void hit(uint32_t rule)
+    // Counts n hits of a rule (none for no_rule).
+    void hit(uint32_t rule, uint32_t n = 1)
     {
+        if (rule == no_rule)
+            return;
         auto &h = table_counters_->rule_hits[rule];
-        h.store(h.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        h.store(h.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
 
     DataplaneShared &shared_;
