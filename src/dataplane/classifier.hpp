@@ -9,6 +9,7 @@
 #include <rte_acl.h>
 #include <rte_byteorder.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -72,8 +73,7 @@ public:
     void classify(const uint8_t **keys, uint32_t *results, uint32_t n) const
     {
         if (method_ == Method::exact) {
-            for (uint32_t i = 0; i < n; i++)
-                results[i] = exact_match(*reinterpret_cast<const AclKey *>(keys[i]));
+            classify_exact(keys, results, n);
             return;
         }
         if (method_ == Method::linear) {
@@ -125,11 +125,11 @@ private:
                 return e.rule;
         return no_rule;
     }
-    uint32_t exact_match(const AclKey &k) const
+    Ipv4 exact_address(const HostKey &h) const { return by_dst_ ? h.dst : h.src; }
+    // The first match for k, whose address is in group b of index_ (-1: none).
+    uint32_t exact_match(const AclKey &k, const HostKey &h, int b) const
     {
-        const HostKey h(k);
         uint32_t order = ~0u, rule = no_rule;
-        const int b = index_.index(by_dst_ ? h.dst : h.src);
         if (b >= 0)
             for (uint32_t i = buckets_[b].first; i < buckets_[b].last; i++)
                 if (matches(keyed_[i], k, h)) {
@@ -144,6 +144,33 @@ private:
                 return e.rule;
         }
         return rule;
+    }
+    // Up to exact_chunk keys at a time in three passes, each prefetching what
+    // the next one reads (the address's hash slot, its group, the group's
+    // first entry): with thousands of rules each of them is a cache miss,
+    // and a burst's misses then overlap instead of following one another.
+    static constexpr uint32_t exact_chunk = 32;
+    void classify_exact(const uint8_t **keys, uint32_t *results, uint32_t n) const
+    {
+        for (uint32_t base = 0; base < n; base += exact_chunk) {
+            const uint32_t m = std::min(n - base, exact_chunk);
+            const AclKey *k[exact_chunk];
+            int group[exact_chunk];
+            for (uint32_t i = 0; i < m; i++) {
+                k[i] = reinterpret_cast<const AclKey *>(keys[base + i]);
+                index_.prefetch(exact_address(HostKey(*k[i])));
+            }
+            for (uint32_t i = 0; i < m; i++) {
+                group[i] = index_.index(exact_address(HostKey(*k[i])));
+                if (group[i] >= 0)
+                    __builtin_prefetch(&buckets_[group[i]]);
+            }
+            for (uint32_t i = 0; i < m; i++)
+                if (group[i] >= 0)
+                    __builtin_prefetch(&keyed_[buckets_[group[i]].first]);
+            for (uint32_t i = 0; i < m; i++)
+                results[base + i] = exact_match(*k[i], HostKey(*k[i]), group[i]);
+        }
     }
     void build_exact(std::vector<Linear> entries);
 
