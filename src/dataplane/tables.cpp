@@ -6,10 +6,16 @@ namespace relay {
 
 void Tables::add_range(RelayRange r)
 {
-    if (relay_map.empty())
+    if (relay_map.empty()) {
         relay_map = HugeArray<RelaySlot>((locals.size() + 1) << 16);
+        relay_home.assign(locals.size(), 0);
+    }
     r.base = relay_entries;
     size_t slot = r.address == 0 ? 0 : size_t(local_index(r.address) + 1);
+    if (slot)
+        relay_home[slot - 1] = static_cast<uint32_t>(slot << 16);
+    else
+        relay_every = true;
     const auto range = static_cast<uint16_t>(ranges.size());
     for (uint32_t p = r.lo; p <= r.hi; p++) {
         relay_map[slot << 16 | p] = RelaySlot{relay_entries++, r.rule, r.direct};

@@ -102,6 +102,12 @@ struct Tables {
     // address, slot i + 1 those on locals[i]. Config validation guarantees at
     // most one of the two slots names a given port.
     HugeArray<RelaySlot> relay_map;
+    // Per box address, where its lookups start in relay_map: slot (i + 1) << 16
+    // if it has ranges of its own, else 0; and whether slot 0 holds any. A
+    // packet then reads one slot, two only for an address with ranges of both
+    // kinds.
+    std::vector<uint32_t> relay_home;
+    bool relay_every = false;
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
     std::vector<RuleAction> actions;

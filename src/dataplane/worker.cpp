@@ -79,7 +79,7 @@ uint64_t mac48(const rte_ether_addr &a)
     return load32(a.addr_bytes) | uint64_t(load16(a.addr_bytes + 4)) << 32;
 }
 
-constexpr uint32_t not_candidate = 0; // a relay_map index is at least 1 << 16
+constexpr uint32_t not_candidate = ~0u; // never a relay_map index
 
 // Where the L4 checksum sits, or nullptr when this packet gets no L4 fixup:
 // not TCP/UDP, a later fragment, or UDP without a checksum.
@@ -344,7 +344,6 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     // Datagrams to direct relay ports, as the relay loop below reads them.
     rte_mbuf *relay_pkts[burst_size];
     uint32_t relay_entry[burst_size];
-    int relay_local[burst_size];
     RelayBurst rb{};
     if (relays)
         rb = RelayBurst{t.relay->reader(), table_counters_->ports.data(), now};
@@ -363,8 +362,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
                 rb.table.prefetch(s->entry);
                 rte_prefetch0(&rb.counters[s->entry]);
                 relay_pkts[d] = pkts[i];
-                relay_entry[d] = s->entry;
-                relay_local[d++] = static_cast<int>(slot[i] >> 16) - 1;
+                relay_entry[d++] = s->entry;
                 continue;
             }
         }
@@ -385,8 +383,8 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         rte_mbuf *m = relay_pkts[i];
         auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
         const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-        const Verdict v = relay(t, in_port, m, ip, sizeof(rte_ipv4_hdr), total, relay_entry[i],
-                                relay_local[i], rb);
+        const Verdict v =
+            relay(t, in_port, m, ip, sizeof(rte_ipv4_hdr), total, relay_entry[i], rb);
         if (v.send) {
             relayed++;
             relayed_bytes += total;
@@ -489,8 +487,6 @@ Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pk
             later_fragment,
             later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG),
             0,
-            0,
-            0,
             0};
     AclKey k{};
     k.proto = proto;
@@ -587,7 +583,7 @@ Worker::Verdict Worker::relay_matched(const Tables &t, uint16_t in_port, const P
     if (p.fragmented)
         return drop(Counter::drop_fragment);
     const RelayBurst rb{t.relay->reader(), table_counters_->ports.data(), now};
-    const Verdict v = relay(t, in_port, p.m, p.ip, p.ihl, p.total, entry, local, rb);
+    const Verdict v = relay(t, in_port, p.m, p.ip, p.ihl, p.total, entry, rb);
     if (v.send) {
         local_.add(Counter::relayed_packets);
         local_.add(Counter::relayed_bytes, p.total);
@@ -668,10 +664,11 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     if (local < 0)
         return not_candidate;
     const uint32_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
-    const uint32_t s = uint32_t(local + 1) << 16 | dport;
-    rte_prefetch0(&t.relay_map[s]);
-    rte_prefetch0(&t.relay_map[dport]);
-    return s;
+    const uint32_t home = t.relay_home[local];
+    rte_prefetch0(&t.relay_map[home | dport]);
+    if (home != 0 && t.relay_every)
+        rte_prefetch0(&t.relay_map[dport]);
+    return home | dport;
 }
 
 // The relay port of a candidate, if it is in a direct range (one the
@@ -695,8 +692,7 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 [[gnu::always_inline]] inline Worker::Verdict Worker::relay(const Tables &t, uint16_t in_port,
                                                             rte_mbuf *m, rte_ipv4_hdr *ip,
                                                             uint16_t ihl, uint32_t total,
-                                                            uint32_t entry, int local,
-                                                            const RelayBurst &rb)
+                                                            uint32_t entry, const RelayBurst &rb)
 {
     auto *udp = reinterpret_cast<rte_udp_hdr *>(reinterpret_cast<uint8_t *>(ip) + ihl);
     const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
@@ -707,14 +703,16 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
         entry, PackedEndpoint::peer(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(udp->src_port)),
         to);
     if (__builtin_expect(to_slot == 0, 0))
-        return relay_learning(t, in_port, m, ip, ihl, total, entry, local, rb);
+        return relay_learning(t, in_port, m, ip, ihl, total, entry, rb);
     return relay_to(t, ip, udp, total, entry, to, to_slot, rb);
 }
 
 Worker::Verdict Worker::relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
                                        rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
-                                       uint32_t entry, int local, const RelayBurst &rb)
+                                       uint32_t entry, const RelayBurst &rb)
 {
+    // The box address it was sent to, which the endpoint will send from.
+    const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
     const Learned l = learn(t, in_port, m, ip, ihl, entry, local, rb.now);
     if (l.verdict.decided())
         return l.verdict;

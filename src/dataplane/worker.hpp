@@ -81,9 +81,6 @@ private:
         bool fragmented;     // MF or an offset: the L4 checksum cannot be audited
         uint16_t out_port;
         Ipv4 next_hop;
-        // A relay port found before the classifier (RelayRange::direct).
-        uint32_t entry;
-        int local;
     };
 
     // Four bytes without padding, so that a stage returns it in a register.
@@ -119,10 +116,10 @@ private:
         uint32_t now;
     };
     Verdict relay(const Tables &t, uint16_t in_port, rte_mbuf *m, rte_ipv4_hdr *ip, uint16_t ihl,
-                  uint32_t total, uint32_t entry, int local, const RelayBurst &rb);
+                  uint32_t total, uint32_t entry, const RelayBurst &rb);
     [[gnu::noinline]] Verdict relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
                                              rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
-                                             uint32_t entry, int local, const RelayBurst &rb);
+                                             uint32_t entry, const RelayBurst &rb);
     Verdict relay_to(const Tables &t, rte_ipv4_hdr *ip, rte_udp_hdr *udp, uint32_t total, uint32_t entry, PackedEndpoint to, int to_slot,
                      const RelayBurst &rb);
     // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).

@@ -628,6 +628,33 @@ TEST_CASE("an alias is one more address of its port: ARP, ping and relaying")
     CHECK(rig.tables->find_entry("192.0.2.7:5001", err) == no_relay);
 }
 
+TEST_CASE("a box address with a range of its own still relays the ranges on every address")
+{
+    // 192.0.2.1 has 5000-5009 of its own besides 3000-3099, which every box
+    // address has; its alias and 10.0.0.1 have no 5000-5009.
+    Rig rig(state::set0);
+    const uint32_t own = rig.tables->range_entry(box2, 5001);
+    const uint32_t every = rig.tables->range_entry(0, 3001);
+    REQUIRE(own != no_relay);
+    REQUIRE(every != no_relay);
+    run_steps(rig, {
+        {"A to 192.0.2.1:5001", {}, from(mac_a, host_a, port_a, box2, 5001).bytes(), {},
+         Counter::drop_relay_unlearned},
+        {"B to 192.0.2.1:5001, relayed to A", {}, from(mac_b, host_b, port_b, box2, 5001).bytes(),
+         relayed(mac_a, host_a, port_a, port_b, box2, 5001), Counter::relayed_packets},
+        {"A to 192.0.2.1:3001", {}, from(mac_a, host_a, port_a, box2, 3001).bytes(), {},
+         Counter::drop_relay_unlearned},
+        {"B to 192.0.2.1:3001, relayed to A", {}, from(mac_b, host_b, port_b, box2, 3001).bytes(),
+         relayed(mac_a, host_a, port_a, port_b, box2, 3001), Counter::relayed_packets},
+        {"the alias has no port 5001", {}, from(mac_a, host_a, port_a, alias2, 5001).bytes(), {},
+         Counter::drop_local_unhandled},
+        {"10.0.0.1 has no port 5001", {}, from(mac_a, host_a, port_a, box, 5001).bytes(), {},
+         Counter::drop_local_unhandled},
+    });
+    CHECK(int(rig.relay().read(own).state) == int(state::set2 | state::active1));
+    CHECK(int(rig.relay().read(every).state) == int(state::set2 | state::active1));
+}
+
 TEST_CASE("relay ports are named as PORT or ADDR:PORT")
 {
     Rig rig(state::disable);
