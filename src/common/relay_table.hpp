@@ -139,33 +139,29 @@ public:
         // port whose other endpoint is learned and already active goes there
         // without learning anything. Returns the slot it goes to (1 = A,
         // 2 = B) with that endpoint in `to`, or 0 when the packet needs the
-        // full learning step. Reads only, in one seqlock pass.
+        // full learning step, which is also the answer when a writer is at
+        // the entry: the learning step waits for it and reads again. Reads
+        // only, in one seqlock pass and without a loop, so that the compiler
+        // keeps the fields in registers.
         int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
         {
             const Entry &e = entries_[idx];
-            for (;;) {
-                const uint32_t seq = e.seq.load(std::memory_order_acquire);
-                if (seq & 1) {
-                    cpu_relax(); // a writer is inside: rare and short
-                    continue;
-                }
-                const uint32_t st = e.state.load(std::memory_order_acquire);
-                const uint64_t a0 = e.a0.load(std::memory_order_acquire);
-                const uint64_t a1 = e.a1.load(std::memory_order_acquire);
-                const uint64_t b0 = e.b0.load(std::memory_order_acquire);
-                const uint64_t b1 = e.b1.load(std::memory_order_acquire);
-                // From A to an active B, or from B to an active A, on a port
-                // that knows both; chosen without branches, so that the
-                // endpoint stays in registers.
-                const bool both = (st & state::set_mask) == state::set2;
-                const bool to_b = both && (a0 >> 16) == peer && (st & state::active2);
-                const bool to_a = both && (b0 >> 16) == peer && (st & state::active1);
-                to.w0 = to_b ? b0 : a0;
-                to.w1 = to_b ? b1 : a1;
-                const int slot = to_b ? 2 : to_a ? 1 : 0;
-                if (e.seq.load(std::memory_order_relaxed) == seq)
-                    return slot;
-            }
+            const uint32_t seq = e.seq.load(std::memory_order_acquire);
+            const uint32_t st = e.state.load(std::memory_order_acquire);
+            const uint64_t a0 = e.a0.load(std::memory_order_acquire);
+            const uint64_t a1 = e.a1.load(std::memory_order_acquire);
+            const uint64_t b0 = e.b0.load(std::memory_order_acquire);
+            const uint64_t b1 = e.b1.load(std::memory_order_acquire);
+            // From A to an active B, or from B to an active A, on a port that
+            // knows both; chosen without branches.
+            const bool both = (st & state::set_mask) == state::set2;
+            const bool to_b = both && (a0 >> 16) == peer && (st & state::active2);
+            const bool to_a = both && (b0 >> 16) == peer && (st & state::active1);
+            to.w0 = to_b ? b0 : a0;
+            to.w1 = to_b ? b1 : a1;
+            const int slot = to_b ? 2 : to_a ? 1 : 0;
+            const bool stable = !(seq & 1) && e.seq.load(std::memory_order_relaxed) == seq;
+            return stable ? slot : 0;
         }
 
         // Brings an entry towards the cache ahead of its use.

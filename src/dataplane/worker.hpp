@@ -115,11 +115,13 @@ private:
         RelayPortCounters *counters; // this worker's, by entry
         uint32_t now;
     };
+    [[gnu::noinline]] void relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pkts,
+                                        const uint32_t *entries, uint16_t n, RelayBurst burst);
     Verdict relay(const Tables &t, uint16_t in_port, rte_mbuf *m, rte_ipv4_hdr *ip, uint16_t ihl,
                   uint32_t total, uint32_t entry, const RelayBurst &rb);
     [[gnu::noinline]] Verdict relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
                                              rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
-                                             uint32_t entry, const RelayBurst &rb);
+                                             uint32_t entry, RelayBurst rb);
     Verdict relay_to(const Tables &t, rte_ipv4_hdr *ip, rte_udp_hdr *udp, uint32_t total, uint32_t entry, PackedEndpoint to, int to_slot,
                      const RelayBurst &rb);
     // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).
