@@ -72,8 +72,16 @@ public:
     // results[i] = config rule index of the first match for keys[i], or no_rule.
     void classify(const uint8_t **keys, uint32_t *results, uint32_t n) const
     {
-        if (method_ == Method::exact) {
+        if (method_ == Method::exact && large()) {
             classify_exact(keys, results, n);
+            return;
+        }
+        if (method_ == Method::exact) {
+            for (uint32_t i = 0; i < n; i++) {
+                const auto &k = *reinterpret_cast<const AclKey *>(keys[i]);
+                const HostKey h(k);
+                results[i] = exact_match(k, h, index_.index(by_dst_ ? h.dst : h.src));
+            }
             return;
         }
         if (method_ == Method::linear) {
@@ -87,6 +95,9 @@ public:
     }
 
     size_t size() const { return size_; }
+    // Large enough that lookups miss the cache and are worth prefetching for.
+    static constexpr size_t large_min = 1024; // entries
+    bool large() const { return size_ >= large_min; }
     Method method() const { return method_; }
 
 private:
@@ -125,7 +136,6 @@ private:
                 return e.rule;
         return no_rule;
     }
-    Ipv4 exact_address(const HostKey &h) const { return by_dst_ ? h.dst : h.src; }
     // The first match for k, whose address is in group b of index_ (-1: none).
     uint32_t exact_match(const AclKey &k, const HostKey &h, int b) const
     {
@@ -149,27 +159,32 @@ private:
     // the next one reads (the address's hash slot, its group, the group's
     // first entry): with thousands of rules each of them is a cache miss,
     // and a burst's misses then overlap instead of following one another.
+    // Smaller tables stay in cache, where the passes would only cost
+    // instructions.
     static constexpr uint32_t exact_chunk = 32;
     void classify_exact(const uint8_t **keys, uint32_t *results, uint32_t n) const
     {
         for (uint32_t base = 0; base < n; base += exact_chunk) {
             const uint32_t m = std::min(n - base, exact_chunk);
-            const AclKey *k[exact_chunk];
+            Ipv4 address[exact_chunk];
             int group[exact_chunk];
             for (uint32_t i = 0; i < m; i++) {
-                k[i] = reinterpret_cast<const AclKey *>(keys[base + i]);
-                index_.prefetch(exact_address(HostKey(*k[i])));
+                const auto *k = reinterpret_cast<const AclKey *>(keys[base + i]);
+                address[i] = rte_be_to_cpu_32(by_dst_ ? k->dst : k->src);
+                index_.prefetch(address[i]);
             }
             for (uint32_t i = 0; i < m; i++) {
-                group[i] = index_.index(exact_address(HostKey(*k[i])));
+                group[i] = index_.index(address[i]);
                 if (group[i] >= 0)
                     __builtin_prefetch(&buckets_[group[i]]);
             }
             for (uint32_t i = 0; i < m; i++)
                 if (group[i] >= 0)
                     __builtin_prefetch(&keyed_[buckets_[group[i]].first]);
-            for (uint32_t i = 0; i < m; i++)
-                results[base + i] = exact_match(*k[i], HostKey(*k[i]), group[i]);
+            for (uint32_t i = 0; i < m; i++) {
+                const auto *k = reinterpret_cast<const AclKey *>(keys[base + i]);
+                results[base + i] = exact_match(*k, HostKey(*k), group[i]);
+            }
         }
     }
     void build_exact(std::vector<Linear> entries);

@@ -126,8 +126,12 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
 
 // The matched rules' actions and hit counters, which the next pass reads:
 // with thousands of rules, cache misses that a burst can wait for together.
-void prefetch_rules(const Tables &t, const TableCounters &c, const uint32_t *rules, uint16_t n)
+// A smaller table's rules stay in cache.
+void prefetch_rules(const Tables &t, const TableCounters &c, const Classifier *table,
+                    const uint32_t *rules, uint16_t n)
 {
+    if (!table || !table->large())
+        return;
     for (uint16_t i = 0; i < n; i++)
         if (rules[i] != no_rule) {
             rte_prefetch0(&t.actions[rules[i]]);
@@ -382,7 +386,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
 
     // Stage 2: PREROUTING (RELAY, DEST), then local delivery or the route.
     classify(t.prerouting.get(), key_ptrs, rules, k);
-    prefetch_rules(t, *table_counters_, rules, k);
+    prefetch_rules(t, *table_counters_, t.prerouting.get(), rules, k);
     uint16_t f = 0, c = 0;
     uint16_t keyed[burst_size]; // key c belongs to packet keyed[c]
     for (uint16_t i = 0; i < k; i++) {
@@ -410,7 +414,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     uint32_t post[burst_size];
     if (c != 0)
         classify(t.postrouting.get(), key_ptrs, post, c);
-    prefetch_rules(t, *table_counters_, post, c);
+    prefetch_rules(t, *table_counters_, t.postrouting.get(), post, c);
     std::fill(rules, rules + f, no_rule);
     for (uint16_t j = 0; j < c; j++)
         rules[keyed[j]] = post[j];
