@@ -4,7 +4,9 @@
 //  - `seq` is even when the entry is stable and odd while one writer is inside.
 //  - Readers load seq (acquire), load the fields (acquire, which keeps the
 //    second load after them) and load seq again; equal and even means the
-//    fields are one whole write. A reader never writes, so relaying between
+//    fields are one whole write; otherwise read() tries again, while the
+//    packet path's steady() hands the packet to the learning step, which
+//    takes the entry's lock. A reader never writes, so relaying between
 //    learned endpoints costs no atomic read-modify-write and no shared store
 //    (except the coarse last-seen clock, stored only when its second changes).
 //  - Writers (a worker learning, the control thread writing a state) take the

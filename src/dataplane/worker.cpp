@@ -746,8 +746,9 @@ Worker::Verdict Worker::relay_learning(const Tables &t, uint16_t in_port, rte_mb
     if (ip->time_to_live <= 1)
         return drop(Counter::drop_ttl);
 
-    // Everything read from the tables is read before the first store into
-    // the packet, which the compiler must assume may change them.
+    // Where the tables' values sit is worked out before the first store into
+    // the packet, after which the compiler would read the tables' pointers
+    // again (a byte store may, for all it knows, change them).
     const rte_be32_t new_src = rte_cpu_to_be_32(t.locals[to.local()]);
     const rte_be32_t new_dst = rte_cpu_to_be_32(to.addr());
     const uint16_t out_port = to.ifport();

@@ -10,8 +10,8 @@
 
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_udp.h>
 
 #include <atomic>
 #include <cstdint>
@@ -122,8 +122,8 @@ private:
     [[gnu::noinline]] Verdict relay_learning(const Tables &t, uint16_t in_port, rte_mbuf *m,
                                              rte_ipv4_hdr *ip, uint16_t ihl, uint32_t total,
                                              uint32_t entry, RelayBurst rb);
-    Verdict relay_to(const Tables &t, rte_ipv4_hdr *ip, rte_udp_hdr *udp, uint32_t total, uint32_t entry, PackedEndpoint to, int to_slot,
-                     const RelayBurst &rb);
+    Verdict relay_to(const Tables &t, rte_ipv4_hdr *ip, rte_udp_hdr *udp, uint32_t total,
+                     uint32_t entry, PackedEndpoint to, int to_slot, const RelayBurst &rb);
     // What learn() decided: a drop, or where the packet goes (slot 1 = A, 2 = B).
     struct Learned {
         Verdict verdict;
