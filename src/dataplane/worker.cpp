@@ -285,8 +285,9 @@ void Worker::flush()
 
 // A frame larger than the port's MTU: an IPv4 packet leaves as fragments
 // (RFC 791), unless it says Don't Fragment. Each fragment has a header of its
-// own, so its checksum is computed; the L4 checksum covers the whole datagram
-// and is left as it is.
+// own, so its checksum is computed, and then made as wrong as the packet's
+// was (SPEC section 2: a wrong checksum is never repaired); the L4 checksum
+// covers the whole datagram and is left as it is.
 void Worker::send_fragments(const Tables &t, rte_mbuf *m, uint16_t port)
 {
     const auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
@@ -299,6 +300,11 @@ void Worker::send_fragments(const Tables &t, rte_mbuf *m, uint16_t port)
     }
     const rte_ether_hdr l2 = *eth;
     const uint16_t total = rte_be_to_cpu_16(ip->total_length);
+    // How far the header's checksum is from the right one, in one's
+    // complement (stored - right); 0 when it is right.
+    const uint16_t right = ipv4_header_csum(ip, rte_ipv4_hdr_len(ip));
+    const uint32_t error =
+        right == ip->hdr_checksum ? 0 : uint32_t(ip->hdr_checksum) + uint16_t(~right);
     rte_pktmbuf_adj(m, sizeof l2);
     rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - total)); // any padding
     rte_mbuf *frags[max_fragments];
@@ -314,7 +320,8 @@ void Worker::send_fragments(const Tables &t, rte_mbuf *m, uint16_t port)
         auto *e = reinterpret_cast<rte_ether_hdr *>(rte_pktmbuf_prepend(frags[i], sizeof l2));
         *e = l2;
         auto *h = reinterpret_cast<rte_ipv4_hdr *>(e + 1);
-        h->hdr_checksum = ipv4_header_csum(h, rte_ipv4_hdr_len(h));
+        const uint16_t c = ipv4_header_csum(h, rte_ipv4_hdr_len(h));
+        h->hdr_checksum = error ? csum_fold(c + error) : c;
         enqueue(port, frags[i]);
     }
 }

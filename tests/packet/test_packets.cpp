@@ -602,6 +602,29 @@ TEST_CASE("DEST forwards a UDP datagram whose length field overstates it, readin
     run_steps(rig, {{"DEST to 10.0.0.53", {}, in.bytes(), want.bytes(), Counter::rewritten_dest, 0xff, 1, 0}});
 }
 
+TEST_CASE("fragments keep a header checksum that was wrong on arrival wrong")
+{
+    // 1,400 bytes of UDP DEST-rewritten out of lan, whose MTU is 1000: two
+    // fragments, each with a header of its own. Checked by a full recompute.
+    Rig rig(state::disable);
+    for (const bool bad : {false, true}) {
+        INFO((bad ? "a wrong" : "a right") << " header checksum on arrival");
+        Packet in;
+        in.eth(box_mac, mac_a).ipv4(0xc6336407, 0xcb00710a).udp(5000, 53).payload(1400);
+        if (bad)
+            in.bad_ip_csum();
+        const Rig::Out out = rig.run(in.bytes(), 1);
+        CHECK(out.counts[Counter::fragmented_packets] == 1);
+        REQUIRE(out.all.size() == 2);
+        for (const Rig::Frame &f : out.all) {
+            REQUIRE(f.bytes.size() > sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+            CHECK(f.bytes.size() <= sizeof(rte_ether_hdr) + 1000);
+            const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(f.bytes.data() + sizeof(rte_ether_hdr));
+            CHECK((ipv4_header_csum(ip, rte_ipv4_hdr_len(ip)) == ip->hdr_checksum) == !bad);
+        }
+    }
+}
+
 TEST_CASE("an alias is one more address of its port: ARP, ping and relaying")
 {
     Rig rig(state::set0);
