@@ -904,9 +904,9 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
 {
     const Ipv4 dst = rte_be_to_cpu_32(p.ip->dst_addr);
     const Ipv4 src = rte_be_to_cpu_32(p.ip->src_addr);
-    // A router forwards neither to nor from these (RFC 1812 5.3.7).
-    if (is_martian(dst) || is_martian(src) || t.is_subnet_broadcast(dst) ||
-        t.is_subnet_broadcast(src))
+    // A router forwards neither to nor from these (RFC 1812 5.3.7), nor a
+    // packet claiming to come from the box itself.
+    if (is_martian(dst) || t.is_subnet_broadcast(dst) || t.refuses_source(src))
         return drop(Counter::drop_martian);
     NextHop hop;
     if (!t.routes || !t.routes->lookup(dst, hop))

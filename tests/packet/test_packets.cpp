@@ -574,10 +574,12 @@ TEST_CASE("no echo reply to a source that no host can have")
     }
 }
 
-TEST_CASE("a packet from a connected subnet's broadcast address is not forwarded")
+TEST_CASE("a packet from a connected subnet's broadcast or the box's own address is not forwarded")
 {
     // Found by fuzz_burst: only the destination was checked for a directed
-    // broadcast.
+    // broadcast. A source that is one of the box's addresses is spoofed: no
+    // packet of the box's own comes in from the wire (Linux drops it as a
+    // martian source too).
     Rig rig(state::disable);
     run_steps(rig, {
         {"from the wan broadcast to a lan host", {},
@@ -586,6 +588,16 @@ TEST_CASE("a packet from a connected subnet's broadcast address is not forwarded
         {"from the lan broadcast to a routed prefix", {},
          Packet().eth(box_mac, mac_a).ipv4(0x0a0000ff, 0xc6120001).udp(1, 2).payload(8).bytes(), {},
          Counter::drop_martian},
+        {"from the box's wan alias to a lan host", {},
+         Packet().eth(box_mac, mac_a).ipv4(alias2, 0x0a000035).udp(1, 2).payload(8).bytes(), {},
+         Counter::drop_martian, 0xff, 1},
+        {"from the box's lan address, DEST-rewritten", {},
+         Packet().eth(box_mac, mac_a).ipv4(box, 0xcb00710a).udp(1, 2).payload(8).bytes(), {},
+         Counter::drop_martian, 0xff, 1},
+        {"from a lan host to a routed prefix: forwarded", {},
+         Packet().eth(box_mac, mac_a).ipv4(0x0a00003c, 0xc6120001).udp(1, 2).payload(8).bytes(),
+         Packet().eth({0x02, 0, 0, 0, 0, 0xfe}, box_mac).ipv4(0x0a00003c, 0xc6120001, 63).udp(1, 2).payload(8).bytes(),
+         Counter::forwarded_packets, 0xff, 0, 1},
     });
 }
 
