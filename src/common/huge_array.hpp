@@ -4,7 +4,7 @@
 // with transparent huge pages (madvise MADV_HUGEPAGE, which THP's default
 // "madvise" mode honours), so that a random access needs one TLB entry per
 // 2 MiB instead of one per 4 KiB. At a million relay ports the tables take
-// about 100 MB: on 4 KiB pages nearly every packet missed the TLB, which in a
+// about 180 MB: on 4 KiB pages nearly every packet missed the TLB, which in a
 // virtual machine costs a two-level page walk. Where the kernel has no huge
 // page to give, the same memory works on small pages.
 #pragma once
@@ -33,7 +33,10 @@ public:
         for (size_t i = 0; i < n; i++)
             new (&data_[i]) T();
     }
-    HugeArray(HugeArray &&o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    HugeArray(HugeArray &&o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0))
+    {
+    }
     HugeArray &operator=(HugeArray &&o) noexcept
     {
         if (this != &o) {
