@@ -65,6 +65,8 @@ int main(int argc, char **argv)
          {Packet().eth(box0, host).ipv4(0x0a000035, 0xc6120001).udp(53, 9999).payload(20).bytes()}},
         {"forward_big_fragmented", 2,
          {Packet().eth(box0, host).ipv4(host_ip, 0x0a000035).udp(7, 7).payload(1500).bytes()}},
+        {"forward_big_wrong_ip_checksum", 2,
+         {Packet().eth(box0, host).ipv4(host_ip, 0x0a000035).udp(7, 7).payload(1500).bad_ip_csum().bytes()}},
         {"forward_df_too_big", 2, {df_big.bytes()}},
         {"fragments_dest", 0, {frag_first.bytes(), frag_later.bytes()}},
         {"acl_rules", 3,

@@ -13,7 +13,9 @@ cp -r "$corpus"/. "$work/corpus/" || exit 1
 # UBSan aborts on its first report, so that libFuzzer keeps the input.
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
-"$fuzzer" -max_total_time="${RELAY_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=4096 \
+# libFuzzer's own exit code for a finding is 77, which meson reads as a
+# skipped test: -error_exitcode makes a finding a failure.
+"$fuzzer" -max_total_time="${RELAY_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=4096 -error_exitcode=1 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" &
 pid=$!
 wait $pid
