@@ -188,7 +188,6 @@ public:
     {
         return reader().steady(idx, peer, to);
     }
-    void prefetch(uint32_t idx) const { reader().prefetch(idx); }
     void touch(uint32_t idx, int slot, uint32_t now) { reader().touch(idx, slot, now); }
 
     // The full learning step for a packet from src, under the entry's write

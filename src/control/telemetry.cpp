@@ -126,9 +126,9 @@ int cmd_learn(const char *, const char *params, rte_tel_data *d)
     const Tables &t = tables();
     std::string err;
     uint32_t e, seconds;
-    if (!port_number_params(t, params, max_learning_window,
-                            "usage: /relay/learn,PORT,SECONDS with SECONDS from 0 (close) to 3600",
-                            e, seconds, err))
+    static const std::string usage = "usage: /relay/learn,PORT,SECONDS with SECONDS from 0 "
+                                     "(close) to " + std::to_string(max_learning_window);
+    if (!port_number_params(t, params, max_learning_window, usage.c_str(), e, seconds, err))
         return reply_error(d, err);
     const uint32_t now = runtime->shared.clock.load(std::memory_order_relaxed);
     t.relay->open_window(e, seconds ? now + seconds - 1 : 0);

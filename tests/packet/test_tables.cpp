@@ -54,6 +54,49 @@ uint32_t classify(const Classifier &c, const AclKey &k)
     return r;
 }
 
+// Random tables and keys for comparing a classifier method with rte_acl.
+struct Draw {
+    std::mt19937 rng;
+    explicit Draw(uint32_t seed) : rng(seed) {}
+    uint32_t operator()(uint32_t lo, uint32_t hi)
+    {
+        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+    }
+    // A range within [0, max]: left whole (any value) a third of the time,
+    // else from 0 a third of the time (a port range that a key without ports,
+    // sport = dport = 0, falls in, where only needs_l4 tells them apart).
+    template <class T>
+    void range(uint32_t max, T &lo, T &hi)
+    {
+        if ((*this)(0, 2) == 0)
+            return;
+        const uint32_t a = (*this)(0, 2) ? (*this)(0, max) : 0, b = (*this)(0, max);
+        lo = static_cast<T>(std::min(a, b));
+        hi = static_cast<T>(std::max(a, b));
+    }
+    // A key near rule r: each field at an edge of r's range or one off it,
+    // each address r's or, now and then, with random bits below r's prefix.
+    AclKey near(const AclRule &r)
+    {
+        auto around = [this](uint32_t lo, uint32_t hi, uint32_t max) {
+            const uint32_t edge = (*this)(0, 1) ? lo : hi;
+            return std::min(edge + (*this)(0, 2) - 1, max);
+        };
+        AclKey k{};
+        k.proto = static_cast<uint8_t>(around(r.proto_lo, r.proto_hi, 255));
+        k.src = rte_cpu_to_be_32(r.src ^ ((*this)(0, 3) ? 0 : (*this)(0, ~0u) >> r.src_len % 32));
+        k.dst = rte_cpu_to_be_32(r.dst ^ ((*this)(0, 3) ? 0 : (*this)(0, ~0u) >> r.dst_len % 32));
+        k.l4 = (*this)(0, 3) ? RTE_BE16(1) : 0;
+        if (k.l4) {
+            k.sport = rte_cpu_to_be_16(static_cast<uint16_t>(around(r.sport_lo, r.sport_hi, 65535)));
+            k.dport = rte_cpu_to_be_16(static_cast<uint16_t>(around(r.dport_lo, r.dport_hi, 65535)));
+        }
+        k.in_port = static_cast<uint8_t>(around(r.in_lo, r.in_hi, 3));
+        k.out_port = static_cast<uint8_t>(around(r.out_lo, r.out_hi, 3));
+        return k;
+    }
+};
+
 } // namespace
 
 TEST_CASE("negations expand into the ranges and prefixes around them")
@@ -214,38 +257,26 @@ TEST_CASE("the linear method answers as rte_acl does")
 {
     // Random tables of up to linear_max entries, random keys drawn near the
     // entries' edges: both methods must return the same first match.
-    std::mt19937 rng(0x5eed0a11);
-    auto pick = [&rng](uint32_t lo, uint32_t hi) {
-        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-    };
-    auto range = [&](uint32_t max, auto &lo, auto &hi) {
-        if (pick(0, 2) == 0)
-            return; // any value
-        // From 0 a third of the time: a port range that a key without ports
-        // (sport = dport = 0) falls in, where only needs_l4 tells them apart.
-        const uint32_t a = pick(0, 2) ? pick(0, max) : 0, b = pick(0, max);
-        lo = static_cast<std::remove_reference_t<decltype(lo)>>(std::min(a, b));
-        hi = static_cast<std::remove_reference_t<decltype(hi)>>(std::max(a, b));
-    };
+    Draw pick(0x5eed0a11);
     size_t matched = 0, keys = 0;
     for (int table = 0; table < 300; table++) {
         std::vector<AclRule> rules(pick(1, Classifier::linear_max));
         std::vector<uint32_t> orders(rules.size());
         std::iota(orders.begin(), orders.end(), 0u);
-        std::shuffle(orders.begin(), orders.end(), rng); // as the compiler's: no ties
+        std::shuffle(orders.begin(), orders.end(), pick.rng); // as the compiler's: no ties
         for (size_t i = 0; i < rules.size(); i++) {
             AclRule &r = rules[i];
             r.rule = static_cast<uint32_t>(i);
             r.order = orders[i];
-            range(255, r.proto_lo, r.proto_hi);
+            pick.range(255, r.proto_lo, r.proto_hi);
             r.src_len = static_cast<uint8_t>(pick(0, 2) ? pick(0, 32) : 0);
             r.src = pick(0, ~0u) & (r.src_len ? ~0u << (32 - r.src_len) : 0);
             r.dst_len = static_cast<uint8_t>(pick(0, 32));
             r.dst = pick(0, ~0u) & (r.dst_len ? ~0u << (32 - r.dst_len) : 0);
-            range(65535, r.sport_lo, r.sport_hi);
-            range(65535, r.dport_lo, r.dport_hi);
-            range(3, r.in_lo, r.in_hi);
-            range(3, r.out_lo, r.out_hi);
+            pick.range(65535, r.sport_lo, r.sport_hi);
+            pick.range(65535, r.dport_lo, r.dport_hi);
+            pick.range(3, r.in_lo, r.in_hi);
+            pick.range(3, r.out_lo, r.out_hi);
             r.needs_l4 = r.sport_lo || r.dport_lo || r.sport_hi < 65535 || r.dport_hi < 65535;
         }
         const Classifier acl("t_acl", rules, Classifier::Method::acl);
@@ -253,23 +284,7 @@ TEST_CASE("the linear method answers as rte_acl does")
         REQUIRE(acl.method() == Classifier::Method::acl);
         REQUIRE(linear.method() == Classifier::Method::linear);
         for (int n = 0; n < 200; n++) {
-            const AclRule &near = rules[pick(0, uint32_t(rules.size() - 1))];
-            auto around = [&](uint32_t lo, uint32_t hi, uint32_t max) {
-                const uint32_t edge = pick(0, 1) ? lo : hi;
-                const uint32_t v = edge + pick(0, 2) - 1;
-                return std::min(v, max);
-            };
-            AclKey k{};
-            k.proto = static_cast<uint8_t>(around(near.proto_lo, near.proto_hi, 255));
-            k.src = rte_cpu_to_be_32(near.src ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.src_len % 32));
-            k.dst = rte_cpu_to_be_32(near.dst ^ (pick(0, 3) ? 0 : pick(0, ~0u)));
-            k.l4 = pick(0, 3) ? RTE_BE16(1) : 0;
-            if (k.l4) {
-                k.sport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.sport_lo, near.sport_hi, 65535)));
-                k.dport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.dport_lo, near.dport_hi, 65535)));
-            }
-            k.in_port = static_cast<uint8_t>(around(near.in_lo, near.in_hi, 3));
-            k.out_port = static_cast<uint8_t>(around(near.out_lo, near.out_hi, 3));
+            const AclKey k = pick.near(rules[pick(0, uint32_t(rules.size() - 1))]);
             const uint32_t want = classify(acl, k);
             REQUIRE(classify(linear, k) == want);
             matched += want != no_rule;
@@ -287,15 +302,12 @@ TEST_CASE("a large exact table classifies whole bursts as rte_acl does")
     // some to addresses without entries, against rte_acl on the same table:
     // entries on 1,500 destination addresses, a quarter of them for a UDP
     // port range, and a few source prefixes anywhere in the order.
-    std::mt19937 rng(0x1a29e);
-    auto pick = [&rng](uint32_t lo, uint32_t hi) {
-        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-    };
+    Draw pick(0x1a29e);
     const uint32_t base = 0xc6120000, addresses = 1500;
     std::vector<AclRule> rules(Classifier::large_min + 500);
     std::vector<uint32_t> orders(rules.size());
     std::iota(orders.begin(), orders.end(), 0u);
-    std::shuffle(orders.begin(), orders.end(), rng);
+    std::shuffle(orders.begin(), orders.end(), pick.rng);
     for (size_t i = 0; i < rules.size(); i++) {
         AclRule &r = rules[i];
         r.rule = static_cast<uint32_t>(i);
@@ -350,17 +362,7 @@ TEST_CASE("the exact method answers as rte_acl does")
     // entries share an address, with some entries of any shape among them in
     // the table's order; keys near the entries. Every method must return the
     // same first match.
-    std::mt19937 rng(0xe4ac7);
-    auto pick = [&rng](uint32_t lo, uint32_t hi) {
-        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-    };
-    auto range = [&](uint32_t max, auto &lo, auto &hi) {
-        if (pick(0, 2) == 0)
-            return;
-        const uint32_t a = pick(0, 2) ? pick(0, max) : 0, b = pick(0, max);
-        lo = static_cast<std::remove_reference_t<decltype(lo)>>(std::min(a, b));
-        hi = static_cast<std::remove_reference_t<decltype(hi)>>(std::max(a, b));
-    };
+    Draw pick(0xe4ac7);
     auto prefix = [&](uint32_t &addr, uint8_t &len, uint8_t max_len) {
         len = static_cast<uint8_t>(pick(0, max_len));
         addr = pick(0, ~0u) & (len ? ~0u << (32 - len) : 0);
@@ -374,13 +376,13 @@ TEST_CASE("the exact method answers as rte_acl does")
         std::vector<AclRule> rules(pick(Classifier::linear_max + 1, 60));
         std::vector<uint32_t> orders(rules.size());
         std::iota(orders.begin(), orders.end(), 0u);
-        std::shuffle(orders.begin(), orders.end(), rng); // as the compiler's: no ties
+        std::shuffle(orders.begin(), orders.end(), pick.rng); // as the compiler's: no ties
         const uint32_t others = pick(0, 3) ? pick(0, Classifier::linear_max) : pick(0, 20);
         for (size_t i = 0; i < rules.size(); i++) {
             AclRule &r = rules[i];
             r.rule = static_cast<uint32_t>(i);
             r.order = orders[i];
-            range(255, r.proto_lo, r.proto_hi);
+            pick.range(255, r.proto_lo, r.proto_hi);
             const bool keyed = i >= others;
             uint32_t &a = by_src ? r.src : r.dst;
             uint8_t &len = by_src ? r.src_len : r.dst_len;
@@ -392,36 +394,20 @@ TEST_CASE("the exact method answers as rte_acl does")
             }
             // The other address: any prefix, now and then a single address.
             prefix(by_src ? r.dst : r.src, by_src ? r.dst_len : r.src_len, pick(0, 3) ? 32 : 8);
-            range(65535, r.sport_lo, r.sport_hi);
-            range(65535, r.dport_lo, r.dport_hi);
-            range(3, r.in_lo, r.in_hi);
-            range(3, r.out_lo, r.out_hi);
+            pick.range(65535, r.sport_lo, r.sport_hi);
+            pick.range(65535, r.dport_lo, r.dport_hi);
+            pick.range(3, r.in_lo, r.in_hi);
+            pick.range(3, r.out_lo, r.out_hi);
             r.needs_l4 = r.sport_lo || r.dport_lo || r.sport_hi < 65535 || r.dport_hi < 65535;
         }
-        std::shuffle(rules.begin(), rules.end(), rng); // the keyed ones anywhere in the list
+        std::shuffle(rules.begin(), rules.end(), pick.rng); // the keyed ones anywhere in the list
         const Classifier acl("t_acl", rules, Classifier::Method::acl);
         const Classifier exact("t_exact", rules, Classifier::Method::exact);
         const Classifier automatic("t_auto", rules);
         REQUIRE(exact.method() == Classifier::Method::exact);
         exact_tables += automatic.method() == Classifier::Method::exact;
         for (int n = 0; n < 200; n++) {
-            const AclRule &near = rules[pick(0, uint32_t(rules.size() - 1))];
-            auto around = [&](uint32_t lo, uint32_t hi, uint32_t max) {
-                const uint32_t edge = pick(0, 1) ? lo : hi;
-                const uint32_t v = edge + pick(0, 2) - 1;
-                return std::min(v, max);
-            };
-            AclKey k{};
-            k.proto = static_cast<uint8_t>(around(near.proto_lo, near.proto_hi, 255));
-            k.src = rte_cpu_to_be_32(near.src ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.src_len % 32));
-            k.dst = rte_cpu_to_be_32(near.dst ^ (pick(0, 3) ? 0 : pick(0, ~0u) >> near.dst_len % 32));
-            k.l4 = pick(0, 3) ? RTE_BE16(1) : 0;
-            if (k.l4) {
-                k.sport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.sport_lo, near.sport_hi, 65535)));
-                k.dport = rte_cpu_to_be_16(static_cast<uint16_t>(around(near.dport_lo, near.dport_hi, 65535)));
-            }
-            k.in_port = static_cast<uint8_t>(around(near.in_lo, near.in_hi, 3));
-            k.out_port = static_cast<uint8_t>(around(near.out_lo, near.out_hi, 3));
+            const AclKey k = pick.near(rules[pick(0, uint32_t(rules.size() - 1))]);
             const uint32_t want = classify(acl, k);
             REQUIRE(classify(exact, k) == want);
             REQUIRE(classify(automatic, k) == want);
@@ -463,6 +449,18 @@ TEST_CASE("a relay range skips the classifier only where no earlier rule can mat
     CHECK(t->relay_lookup(0, 3000).direct);
     CHECK_FALSE(t->relay_lookup(0, 4050).direct);
     CHECK(t->relay_lookup(1, 4050).direct);
+    // Where stage 1 starts a lookup: each address (10.0.0.1, 192.0.2.1) at
+    // its own slot, as both have ranges of their own; 3000-3099 in slot 0.
+    CHECK(t->relay_home == std::vector<uint32_t>{1u << 16, 2u << 16});
+    CHECK(t->relay_every);
+    const auto every =
+        build_tables(config_with("  - \"-A PREROUTING -p udp --dport 3000:3099 -j RELAY\"\n"), resolved);
+    CHECK(every->relay_home == std::vector<uint32_t>{0, 0});
+    CHECK(every->relay_every);
+    const auto wan_only = build_tables(
+        config_with("  - \"-A PREROUTING -p udp -d 192.0.2.1 --dport 3000:3099 -j RELAY\"\n"), resolved);
+    CHECK(wan_only->relay_home == std::vector<uint32_t>{0, 2u << 16});
+    CHECK_FALSE(wan_only->relay_every);
 }
 
 TEST_CASE("POSTROUTING is looked up only for out ports its rules can match")
