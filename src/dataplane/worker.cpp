@@ -335,8 +335,10 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     // Stage 1: parse. Datagrams to a direct relay port go aside with their
     // relay entry prefetched; ARP, foreign and malformed frames end here;
     // other IPv4 goes on with its classifier key. Each pass prefetches what
-    // the next one reads: the headers, then the relay port's slot, then its
-    // endpoint entry and counters.
+    // the next one reads: the mbufs (which a PMD that hands over mbufs it
+    // did not write, as net_ring does, leaves wherever they were), the
+    // headers, then the relay port's slot, then its endpoint entry and
+    // counters.
     Pkt p[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
@@ -345,6 +347,8 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     uint16_t k = 0, d = 0;
     const bool relays = !t.relay_map.empty(); // the same for the whole burst
     const uint64_t mac = mac48(t.ports[in_port].mac);
+    for (uint16_t i = 0; i < n; i++)
+        rte_prefetch0(pkts[i]);
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (uint16_t i = 0; i < n; i++) {
