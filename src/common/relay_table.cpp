@@ -1,5 +1,7 @@
 #include "relay_table.hpp"
 
+#include <algorithm>
+
 namespace relay {
 
 namespace {
@@ -248,6 +250,43 @@ int RelayTable::expire(uint32_t idx, uint32_t now, uint32_t timeout, Endpoint *f
         store(e, out, a, b);
     unlock(e, seq, count != 0);
     return count;
+}
+
+void RelayTable::carry_learning(uint32_t idx, RelayTable &from, uint32_t from_idx)
+{
+    // Both entries' locks, the old one first: workers take one lock at a
+    // time, and only the control side takes two. Neither write changes an
+    // endpoint, so neither version moves.
+    Entry &fe = from.entries_[from_idx];
+    Entry &e = entries_[idx];
+    const uint32_t from_seq = from.lock(fe);
+    const uint32_t seq = lock(e);
+    const Cold &f = from.cold_[from_idx];
+    Cold &c = cold_[idx];
+    auto later = [](std::atomic<uint32_t> &to, const std::atomic<uint32_t> &v) {
+        to.store(std::max(to.load(std::memory_order_relaxed), v.load(std::memory_order_relaxed)),
+                 std::memory_order_relaxed);
+    };
+    later(c.window_until, f.window_until);
+    later(c.last_reset, f.last_reset);
+    const uint64_t candidate = f.candidate.load(std::memory_order_relaxed);
+    const uint64_t own = c.candidate.load(std::memory_order_relaxed);
+    if (candidate != 0 &&
+        (own == 0 || (own == candidate && c.candidate_packets.load(std::memory_order_relaxed) <
+                                              f.candidate_packets.load(std::memory_order_relaxed)))) {
+        c.candidate.store(candidate, std::memory_order_relaxed);
+        c.candidate_since_ms.store(f.candidate_since_ms.load(std::memory_order_relaxed),
+                                   std::memory_order_relaxed);
+        c.candidate_since_s.store(f.candidate_since_s.load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+        c.victim_seen.store(f.victim_seen.load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+        c.candidate_packets.store(f.candidate_packets.load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+        c.victim.store(f.victim.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    }
+    unlock(e, seq, false);
+    from.unlock(fe, from_seq, false);
 }
 
 bool RelayTable::restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected)

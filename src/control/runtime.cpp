@@ -52,7 +52,8 @@ ReloadResult Runtime::reload()
     // before the new table is published; workers still on the old table may
     // write to it until the grace period ends, so the second pass copies
     // again what changed there since, unless a worker on the new table has
-    // written that entry meanwhile (then the newer write stands).
+    // written that entry meanwhile (then the newer write stands). Learning
+    // windows, reset limits and probation attempts go with them.
     struct Copy {
         SurvivingEntry e;
         uint32_t old_version, new_version;
@@ -66,6 +67,7 @@ ReloadResult Runtime::reload()
             s = relay->read(e.from);
         } while ((v & 1) || relay->version(e.from) != v);
         b.relay->restore(e.to, s);
+        b.relay->carry_learning(e.to, *relay, e.from);
         copies.push_back({e, v, b.relay->version(e.to)});
     }
 
@@ -83,6 +85,7 @@ ReloadResult Runtime::reload()
         if (relay->version(c.e.from) != c.old_version &&
             b.relay->restore(c.e.to, relay->read(c.e.from), c.new_version))
             recopied++;
+        b.relay->carry_learning(c.e.to, *relay, c.e.from);
         ports[c.e.to] = port_counts(c.e.from);
     }
     const std::vector<int> rules = surviving_rules(config, next);

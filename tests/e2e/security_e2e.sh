@@ -118,11 +118,14 @@ call_end
 [ "$(endpoints_of 3100)" = "$(pair 3100)" ] || fail "3100 has $(endpoints_of 3100)"
 r=$(tel /relay/learn,3100,5)
 [ "$(jget "$r" "(u['learning'], u['learning_window'] > 0)")" = "('strict', True)" ] || fail "/relay/learn answered $r"
+# A reload keeps the window open (README "Reload").
+r=$(tel /relay/reload)
+jget "$r" "''.join(u['message'])" | grep -q '^reloaded' || fail "the reload answered $r"
 attacker 3100 'c3>-' || fail "the resetting packet was relayed"
 [ "$(endpoints_of 3100)" = "${CLIENT_IP[3]}:13103" ] || fail "the window did not let c3 in: $(endpoints_of 3100)"
 r=$(tel /relay/learn,3100,99999)
 jget "$r" "u['error']" | grep -q '"99999" is not a number from 0 to 3600' || fail "/relay/learn,3100,99999 answered $r"
-pass "strict: 20 packets from c3 dropped and counted during the call ($CALL, nothing lost); a learning window let it in"
+pass "strict: 20 packets from c3 dropped and counted during the call ($CALL, nothing lost); a learning window, kept across a reload, let it in"
 
 # ---------------------------------------------------------------------------
 step c-allow

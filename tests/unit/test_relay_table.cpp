@@ -547,3 +547,49 @@ TEST_CASE("probation: a new source replaces the silent endpoint after N packets 
         CHECK(t.learn(1, D, at_ms(111000), p).outcome == Learn::reset);
     }
 }
+
+TEST_CASE("carry_learning: a port's window, reset limit and probation attempt go with it")
+{
+    RelayTable from = table_with_a_and_b(); // A at 100 s, B at 101 s, port 1
+    RelayTable to(4, state::set0);           // the new table: the port is entry 2
+    auto carry = [&] {
+        to.restore(2, from.read(1));
+        const uint32_t v = to.version(2);
+        to.carry_learning(2, from, 1);
+        CHECK(to.version(2) == v); // no endpoint changed: nothing for a reader to see
+    };
+    SECTION("the later learning window and the last reset") {
+        CHECK(from.learn(1, C, at_ms(102000), policy(LearningMode::reset)).outcome == Learn::reset);
+        CHECK(from.learn(1, D, at_ms(102000), policy(LearningMode::reset)).outcome == Learn::learned_b);
+        from.open_window(1, 200);
+        carry();
+        CHECK(to.window_until(2) == 200);
+        const LearnPolicy strict = policy(LearningMode::strict, 10);
+        CHECK(to.learn(2, A, at_ms(111000), strict).outcome == Learn::reset_limited); // 9 s after 102
+        CHECK(to.learn(2, A, at_ms(112000), strict).outcome == Learn::reset);        // in the window
+        to.open_window(2, 300);
+        to.carry_learning(2, from, 1);
+        CHECK(to.window_until(2) == 300); // a window the new table opened meanwhile stands
+    }
+    SECTION("a probation attempt goes on where it was, also across the second carry") {
+        const LearnPolicy p = policy(LearningMode::probation);
+        from.touch(1, 1, 105); // B is silent from 101 s
+        CHECK(from.learn(1, C, at_ms(106000), p).outcome == Learn::probation_started);
+        carry();
+        // Workers still on `from` until the grace period ends.
+        CHECK(from.learn(1, C, at_ms(106300), p).outcome == Learn::probation);
+        CHECK(from.learn(1, C, at_ms(106600), p).outcome == Learn::probation);
+        to.carry_learning(2, from, 1);
+        // Its 4th packet, a second after its first.
+        CHECK(to.learn(2, C, at_ms(107000), p).outcome == Learn::replaced_b);
+    }
+    SECTION("an attempt the new table has got further with stands") {
+        const LearnPolicy p = policy(LearningMode::probation);
+        from.touch(1, 1, 105);
+        CHECK(from.learn(1, C, at_ms(106000), p).outcome == Learn::probation_started);
+        carry();
+        CHECK(to.learn(2, D, at_ms(106100), p).outcome == Learn::probation_started);
+        to.carry_learning(2, from, 1);
+        CHECK(to.learn(2, D, at_ms(106200), p).outcome == Learn::probation); // D's, not C's
+    }
+}
