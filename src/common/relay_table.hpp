@@ -151,16 +151,16 @@ public:
             const uint32_t seq = e.seq.load(std::memory_order_acquire);
             const uint32_t st = e.state.load(std::memory_order_acquire);
             const uint64_t a0 = e.a0.load(std::memory_order_acquire);
-            const uint64_t a1 = e.a1.load(std::memory_order_acquire);
             const uint64_t b0 = e.b0.load(std::memory_order_acquire);
-            const uint64_t b1 = e.b1.load(std::memory_order_acquire);
             // From A to an active B, or from B to an active A, on a port that
-            // knows both; chosen without branches.
+            // knows both; chosen without branches, and only the other
+            // endpoint's second word read.
             const bool both = (st & state::set_mask) == state::set2;
-            const bool to_b = both && (a0 >> 16) == peer && (st & state::active2);
-            const bool to_a = both && (b0 >> 16) == peer && (st & state::active1);
-            to.w0 = to_b ? b0 : a0;
-            to.w1 = to_b ? b1 : a1;
+            const bool from_a = (a0 >> 16) == peer;
+            const bool to_b = both & from_a & ((st & state::active2) != 0);
+            const bool to_a = both & !from_a & ((b0 >> 16) == peer) & ((st & state::active1) != 0);
+            to.w0 = from_a ? b0 : a0;
+            to.w1 = (from_a ? e.b1 : e.a1).load(std::memory_order_acquire);
             const int slot = to_b ? 2 : to_a ? 1 : 0;
             const bool stable = !(seq & 1) && e.seq.load(std::memory_order_relaxed) == seq;
             return stable ? slot : 0;
