@@ -347,6 +347,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     uint16_t k = 0, d = 0;
     const bool relays = !t.relay_map.empty(); // the same for the whole burst
     const uint64_t mac = mac48(t.ports[in_port].mac);
+#pragma GCC unroll 8 // two instructions a packet rather than five
     for (uint16_t i = 0; i < n; i++)
         rte_prefetch0(pkts[i]);
     for (uint16_t i = 0; i < n && i < prefetch_ahead; i++)
