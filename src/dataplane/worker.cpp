@@ -470,7 +470,10 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
     local_.add(Counter::relayed_bytes, relayed_bytes);
 }
 
-Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key)
+// Inlined into the burst loop, its one caller: as a call it spent about 18
+// instructions a packet on saving registers and passing arguments.
+[[gnu::always_inline]] inline Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port,
+                                                            rte_mbuf *m, Pkt &p, AclKey &key)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (frame < sizeof(rte_ether_hdr))
