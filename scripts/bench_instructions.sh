@@ -10,8 +10,8 @@
 # small rounds, collecting only inside its rounds (round_of: learning relay ports
 # beforehand is not counted), and prints for each scenario the instructions per
 # packet of process_burst itself (with what is inlined into it: the relay
-# dispatch, parse, SOURCE, resolve), of each stage it calls (relay_direct,
-# classify, prerouting, flush), of the whole pipeline (process_burst +
+# dispatch, parse, prerouting and the route, SOURCE, resolve), of each stage it
+# calls (relay_direct, classify, flush), of the whole pipeline (process_burst +
 # flush) and of the io-forward baseline loop. Writes the same as JSON to
 # bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
 set -u
@@ -51,11 +51,10 @@ import json, re, sys
 
 tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 # Stage functions, in packet-path order, as callgrind names them.
-# route() is inlined into prerouting(), parse() and resolve() into process_burst.
+# parse(), prerouting() with route(), and resolve() are inlined into process_burst.
 stages = [
     ("relay_direct (relaying direct relay ports)", ["relay::Worker::relay_direct("]),
     ("classify (both hooks)", ["relay::(anonymous namespace)::classify("]),
-    ("prerouting (DEST, local delivery, route)", ["relay::Worker::prerouting("]),
     ("flush (TX burst, counters)", ["relay::Worker::flush("]),
 ]
 line = re.compile(r"^\s*([\d,]+)\s+\([\d. %]+\)\s+(.*)$")
@@ -97,8 +96,9 @@ print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>15.1f}
 print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
 print("\nThe first row is process_burst's own instructions, with what is inlined into it: "
       "the burst loop,\nthe classifier-free dispatch of direct relay ranges, the general parse, "
-      "SOURCE rewrites, the next\nhop's MAC (resolve) and putting packets on TX lists. The other stages are calls, "
-      "inclusive: relay_direct with the relay\npath inlined into it, and prerouting with route().")
+      "DEST, local delivery\nand the route (prerouting), SOURCE rewrites, the next hop's MAC "
+      "(resolve) and putting\npackets on TX lists. The other stages are calls, inclusive: "
+      "relay_direct with the relay path\ninlined into it.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
 PY

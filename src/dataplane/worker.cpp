@@ -575,8 +575,10 @@ Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *
     return tx(in_port);
 }
 
-Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule,
-                                   uint32_t now)
+// Inlined into the burst loop, its one caller, as parse() is.
+[[gnu::always_inline]] inline Worker::Verdict Worker::prerouting(const Tables &t, uint16_t in_port,
+                                                                 Pkt &p, uint32_t rule,
+                                                                 uint32_t now)
 {
     if (rule != no_rule) {
         const RuleAction &a = t.actions[rule];
