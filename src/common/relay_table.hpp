@@ -219,7 +219,8 @@ public:
     // Carries what learning keeps beside the endpoints of entry from_idx of
     // `from` (the learning window, the last reset for reset_interval, a
     // probation attempt) to entry idx: the later window and reset, and the
-    // attempt unless idx has one of its own that got further. A reload calls
+    // attempt unless idx has another of its own or got further with the same
+    // one. A reload calls
     // it before it publishes the new table and again once no worker uses the
     // old one, for what workers did there meanwhile. Control side.
     void carry_learning(uint32_t idx, RelayTable &from, uint32_t from_idx);

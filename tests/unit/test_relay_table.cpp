@@ -583,12 +583,13 @@ TEST_CASE("carry_learning: a port's window, reset limit and probation attempt go
         // Its 4th packet, a second after its first.
         CHECK(to.learn(2, C, at_ms(107000), p).outcome == Learn::replaced_b);
     }
-    SECTION("an attempt the new table has got further with stands") {
+    SECTION("an attempt the new table started of its own stands, even one with fewer packets") {
         const LearnPolicy p = policy(LearningMode::probation);
         from.touch(1, 1, 105);
         CHECK(from.learn(1, C, at_ms(106000), p).outcome == Learn::probation_started);
         carry();
         CHECK(to.learn(2, D, at_ms(106100), p).outcome == Learn::probation_started);
+        CHECK(from.learn(1, C, at_ms(106300), p).outcome == Learn::probation); // C: 2 packets, D: 1
         to.carry_learning(2, from, 1);
         CHECK(to.learn(2, D, at_ms(106200), p).outcome == Learn::probation); // D's, not C's
     }
