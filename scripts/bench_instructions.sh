@@ -7,8 +7,9 @@
 #
 # Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
 # symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
-# small rounds, collecting only inside its rounds (round_of: learning relay ports
-# beforehand is not counted), and prints for each scenario the instructions per
+# small rounds, collecting only inside its measured rounds (round_of, but not
+# within warm_up: neither learning relay ports beforehand nor the first round,
+# whose flows are new to the flow cache, is counted), and prints for each scenario the instructions per
 # packet of process_burst itself (with what is inlined into it: the relay
 # dispatch, parse, prerouting and the route, SOURCE, resolve), of each stage it
 # calls (relay_direct, classify, flush), of the whole pipeline (process_burst +
@@ -38,7 +39,7 @@ for name in "${names[@]}"; do
     log "callgrind: $name"
     # The bench removes its EAL runtime dir itself.
     valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.out" \
-        --toggle-collect='*round_of*' \
+        --toggle-collect='*round_of*' --toggle-collect='*warm_up*' \
         "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
         --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
     callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null &&
@@ -46,7 +47,7 @@ for name in "${names[@]}"; do
         die "callgrind_annotate failed for $name"
 done
 
-"$RELAY_PY" - "$TMP" "$JSON" "$(( (ROUNDS + 1) * PACKETS ))" "${names[@]}" <<'PY'
+"$RELAY_PY" - "$TMP" "$JSON" "$(( ROUNDS * PACKETS ))" "${names[@]}" <<'PY'
 import json, re, sys
 
 tmp, out, packets, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]

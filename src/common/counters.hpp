@@ -28,6 +28,8 @@ namespace relay {
     X(icmp_echo_replies, false, "ICMP echo replies sent")                                    \
     X(forwarded_packets, false, "packets routed to a next hop")                              \
     X(fragmented_packets, false, "packets over the out port's MTU, sent as fragments")       \
+    X(flow_cache_hits, false, "TCP/UDP datagrams whose rules and route a flow cache held")    \
+    X(flow_cache_misses, false, "TCP/UDP datagrams whose flow the cache did not hold")        \
     X(rewritten_dest, false, "destination addresses rewritten by DEST")                      \
     X(rewritten_source, false, "source addresses rewritten by SOURCE")                       \
     X(relayed_packets, false, "packets relayed between endpoints")                           \

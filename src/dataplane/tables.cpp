@@ -24,6 +24,12 @@ void Tables::add_range(RelayRange r)
     ranges.push_back(r);
 }
 
+uint64_t Tables::next_generation()
+{
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 void Tables::add_counters(uint16_t workers)
 {
     counters.clear();

@@ -87,6 +87,10 @@ struct TableCounters {
 constexpr uint32_t no_relay = ~0u;
 
 struct Tables {
+    // Different for every Tables a process builds (never the address, which
+    // a new table may share with a freed one): what a worker's flow cache
+    // (flow_cache.hpp) holds decisions of.
+    const uint64_t generation = next_generation();
     std::array<PortTable, max_ports> ports; // index = ethdev port id
     std::vector<uint16_t> port_ids;         // the configured ones
     AddressIndex locals;                // the box addresses; an endpoint stores an index here
@@ -123,6 +127,7 @@ struct Tables {
 
     // Gives each of `workers` workers its counters of this table.
     void add_counters(uint16_t workers);
+    static uint64_t next_generation();
 
     // Index in locals, or -1.
     int local_index(Ipv4 a) const

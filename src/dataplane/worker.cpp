@@ -97,20 +97,28 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
     return nullptr;
 }
 
-// RFC 1624 fixups for a changed address, on the IPv4 header and, where the
-// packet has one, the TCP/UDP checksum (UDP never becomes 0: 0 means none).
-[[gnu::always_inline]] inline void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
-                                               rte_be32_t old_addr, rte_be32_t new_addr)
+// A difference applied to the TCP/UDP checksum, where the packet has one
+// (UDP never becomes 0: 0 means none).
+[[gnu::always_inline]] inline void fix_l4(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
+                                          const CsumDelta &d)
 {
-    CsumDelta d;
-    d.add32(old_addr, new_addr);
-    ip->hdr_checksum = csum_apply(ip->hdr_checksum, d);
     if (uint8_t *c = l4_checksum(ip, ihl, later_fragment)) {
         uint16_t v = csum_apply(load16(c), d);
         if (ip->next_proto_id == IPPROTO_UDP && v == 0)
             v = 0xffff;
         store16(c, v);
     }
+}
+
+// RFC 1624 fixups for a changed address, on the IPv4 header and the TCP/UDP
+// checksum.
+[[gnu::always_inline]] inline void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
+                                               rte_be32_t old_addr, rte_be32_t new_addr)
+{
+    CsumDelta d;
+    d.add32(old_addr, new_addr);
+    ip->hdr_checksum = csum_apply(ip->hdr_checksum, d);
+    fix_l4(ip, ihl, later_fragment, d);
 }
 
 // A hook without rules matches nothing. Out of line (it runs twice a burst)
@@ -333,20 +341,27 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     local_.add(Counter::rx_packets, n);
 
     // Stage 1: parse. Datagrams to a direct relay port go aside with their
-    // relay entry prefetched; ARP, foreign and malformed frames end here;
-    // other IPv4 goes on with its classifier key. Each pass prefetches what
-    // the next one reads: the mbufs (which a PMD that hands over mbufs it
-    // did not write, as net_ring does, leaves wherever they were), the
-    // headers, then the relay port's slot, then its endpoint entry and
-    // counters.
+    // relay entry prefetched; datagrams of a flow the flow cache holds go
+    // out with what it remembers; ARP, foreign and malformed frames end
+    // here; other IPv4 goes on with its classifier key. Each pass prefetches
+    // what the next one reads: the mbufs (which a PMD that hands over mbufs
+    // it did not write, as net_ring does, leaves wherever they were), the
+    // headers, then the relay port's slot or the flow's cache bucket, then
+    // the relay port's endpoint entry and counters.
     Pkt p[burst_size];
     AclKey keys[burst_size];
     const uint8_t *key_ptrs[burst_size];
     uint32_t rules[burst_size];
-    uint32_t slot[burst_size]; // a candidate's relay_map index, or not_candidate
+    uint32_t slot[burst_size];   // a relay candidate's relay_map index, or not_candidate
+    FlowKey flow[burst_size];    // a flow candidate's key
+    uint32_t bucket[burst_size]; // and bucket, or FlowCache::no_bucket
     uint16_t k = 0, d = 0;
     const bool relays = !t.relay_map.empty(); // the same for the whole burst
     const uint64_t mac = mac48(t.ports[in_port].mac);
+    if (flows_generation_ != t.generation) {
+        flows_.clear();
+        flows_generation_ = t.generation;
+    }
 #pragma GCC unroll 8 // two instructions a packet rather than five
     for (uint16_t i = 0; i < n; i++)
         rte_prefetch0(pkts[i]);
@@ -355,7 +370,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     for (uint16_t i = 0; i < n; i++) {
         if (i + prefetch_ahead < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-        slot[i] = relays ? relay_candidate(t, mac, pkts[i]) : not_candidate;
+        slot[i] = candidate(t, mac, relays, in_port, pkts[i], flow[i], bucket[i]);
     }
     // Datagrams to direct relay ports, as the relay loop below reads them.
     rte_mbuf *relay_pkts[burst_size];
@@ -381,8 +396,15 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
                 relay_entry[d++] = s->entry;
                 continue;
             }
+        } else if (bucket[i] != FlowCache::no_bucket) {
+            if (const FlowCache::Entry *e = flows_.find(bucket[i], flow[i])) {
+                local_.add(Counter::flow_cache_hits);
+                finish(t, pkts[i], cached(t, pkts[i], *e, now));
+                continue;
+            }
+            local_.add(Counter::flow_cache_misses);
         }
-        Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]);
+        Verdict v = parse(t, in_port, pkts[i], p[k], keys[k], flow[i], bucket[i]);
         if (v.decided()) {
             finish(t, pkts[i], v);
         } else {
@@ -417,6 +439,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             key_ptrs[c] = reinterpret_cast<const uint8_t *>(&keys[c]);
             keyed[c++] = f;
         }
+        p[i].dest_rule = rules[i];
         p[f++] = p[i];
     }
     if (f == 0)
@@ -441,6 +464,9 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             RELAY_AUDIT_END(p[i].ip);
             local_.add(Counter::rewritten_source);
         }
+        if (p[i].bucket != FlowCache::no_bucket)
+            flows_.insert(p[i].bucket, p[i].flow, p[i].out_port, p[i].dest_rule, rules[i],
+                          p[i].next_hop);
         finish(t, p[i].m, resolve(t, p[i], now));
     }
 }
@@ -473,7 +499,8 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
 // Inlined into the burst loop, its one caller: as a call it spent about 18
 // instructions a packet on saving registers and passing arguments.
 [[gnu::always_inline]] inline Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port,
-                                                            rte_mbuf *m, Pkt &p, AclKey &key)
+                                                            rte_mbuf *m, Pkt &p, AclKey &key,
+                                                            const FlowKey &flow, uint32_t bucket)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (frame < sizeof(rte_ether_hdr))
@@ -508,14 +535,7 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
     const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
     const uint8_t proto = ip->next_proto_id;
     const bool later_fragment = (frag & RTE_IPV4_HDR_OFFSET_MASK) != 0;
-    p = Pkt{m,
-            ip,
-            static_cast<uint16_t>(ihl),
-            static_cast<uint16_t>(total),
-            later_fragment,
-            later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG),
-            0,
-            0};
+    const bool fragmented = later_fragment || (frag & RTE_IPV4_HDR_MF_FLAG);
     AclKey k{};
     k.proto = proto;
     k.src = ip->src_addr;
@@ -533,6 +553,9 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
         k.dport = ports[1];
         k.l4 = RTE_BE16(1);
     }
+    p = Pkt{m,    ip,        static_cast<uint16_t>(ihl), static_cast<uint16_t>(total),
+            later_fragment, fragmented, 0, 0,
+            bucket != FlowCache::no_bucket ? flow : FlowKey{}, bucket, no_rule};
     key = k;
     return keep();
 }
@@ -662,43 +685,63 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     return tx(in_port);
 }
 
-// The common case, ahead of the general parse: a whole UDP datagram without
-// IP options, unicast to this port (whose MAC is `mac`, as mac48 loads it),
-// to a box address, on a box with relay ports. Returns the relay_map index
-// of its destination port on that address (Tables::relay_lookup), or
-// not_candidate for anything else, and prefetches the relay_map slots the
-// port may have.
-[[gnu::always_inline]] inline uint32_t Worker::relay_candidate(const Tables &t, uint64_t mac,
-                                                               rte_mbuf *m)
+// The common cases, ahead of the general parse: a whole UDP or TCP datagram
+// without IP options, unicast to this port (whose MAC is `mac`, as mac48
+// loads it). A UDP datagram to a box address, on a box with relay ports
+// (`relays`), is a relay candidate: returns the relay_map index of its
+// destination port on that address (Tables::relay_lookup) and prefetches the
+// relay_map slots the port may have. Any other is a flow candidate: returns
+// not_candidate with its key in `flow` and its flow cache bucket, prefetched,
+// in `bucket`. Anything else: not_candidate and FlowCache::no_bucket.
+[[gnu::always_inline]] inline uint32_t Worker::candidate(const Tables &t, uint64_t mac,
+                                                         bool relays, uint16_t in_port,
+                                                         rte_mbuf *m, FlowKey &flow,
+                                                         uint32_t &bucket)
 {
+    auto neither = [&bucket] {
+        bucket = FlowCache::no_bucket;
+        return not_candidate;
+    };
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (frame < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr))
-        return not_candidate;
+        return neither();
     // The fixed fields in four loads: the destination MAC (bytes 0-5), the
     // Ethernet type and IPv4 version and IHL (12-14), the MF flag and
-    // fragment offset (20-21) and the protocol (23).
+    // fragment offset (20-21); the protocol (23) is one of two.
     const auto *h = rte_pktmbuf_mtod(m, const uint8_t *);
     constexpr uint32_t type_vhl = header_word(0x08, 0x00, RTE_IPV4_VHL_DEF, 0);
     constexpr uint32_t type_vhl_mask = header_word(0xff, 0xff, 0xff, 0);
-    constexpr uint32_t frag_proto = header_word(0, 0, 0, IPPROTO_UDP);
-    constexpr uint32_t frag_proto_mask = header_word(0x3f, 0xff, 0, 0xff);
+    constexpr uint32_t frag_mask = header_word(0x3f, 0xff, 0, 0);
+    const uint32_t w20 = load32(h + 20);
     if ((load32(h) ^ uint32_t(mac)) | (load16(h + 4) ^ uint16_t(mac >> 32)) |
-        ((load32(h + 12) & type_vhl_mask) ^ type_vhl) |
-        ((load32(h + 20) & frag_proto_mask) ^ frag_proto))
-        return not_candidate;
+        ((load32(h + 12) & type_vhl_mask) ^ type_vhl) | (w20 & frag_mask))
+        return neither();
+    const uint8_t proto = h[23];
+    if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
+        return neither();
     const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(h + sizeof(rte_ether_hdr));
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if (total < sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) || total > frame - sizeof(rte_ether_hdr))
-        return not_candidate;
-    const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
-    if (local < 0)
-        return not_candidate;
-    const uint32_t dport = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
-    const uint32_t home = t.relay_home[local];
-    rte_prefetch0(&t.relay_map[home | dport]);
-    if (home != 0 && t.relay_every)
-        rte_prefetch0(&t.relay_map[dport]);
-    return home | dport;
+    const uint32_t l4 = proto == IPPROTO_UDP ? sizeof(rte_udp_hdr) : sizeof(rte_tcp_hdr);
+    if (total < sizeof(rte_ipv4_hdr) + l4 || total > frame - sizeof(rte_ether_hdr))
+        return neither();
+    const int local = relays && proto == IPPROTO_UDP ? t.local_index(rte_be_to_cpu_32(ip->dst_addr))
+                                                     : -1;
+    if (local >= 0) {
+        const uint32_t dport =
+            rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
+        const uint32_t home = t.relay_home[local];
+        rte_prefetch0(&t.relay_map[home | dport]);
+        if (home != 0 && t.relay_every)
+            rte_prefetch0(&t.relay_map[dport]);
+        return home | dport;
+    }
+    // As FlowKey::of the key parse() builds: the addresses and ports as
+    // the header holds them.
+    flow = FlowKey{uint64_t(load32(&ip->src_addr)) | uint64_t(load32(&ip->dst_addr)) << 32,
+                   uint64_t(load32(ip + 1)) | uint64_t(proto) << 32 | uint64_t(in_port) << 40};
+    bucket = FlowCache::bucket_of(flow);
+    flows_.prefetch(bucket);
+    return not_candidate;
 }
 
 // The relay port of a candidate, if it is in a direct range (one the
@@ -929,6 +972,48 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
     p.out_port = hop.port;
     p.next_hop = hop.gateway ? hop.gateway : dst;
     return keep();
+}
+
+// A datagram of a flow the flow cache holds, as candidate() found it: what
+// prerouting(), route() and the SOURCE stage did to the flow's first packet,
+// from the decisions they left there, with one checksum difference for both
+// addresses and the TTL. Counts as those stages count. Inlined into the
+// burst loop, its one caller.
+[[gnu::always_inline]] inline Worker::Verdict Worker::cached(const Tables &t, rte_mbuf *m,
+                                                             const FlowCache::Entry &e,
+                                                             uint32_t now)
+{
+    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
+    rte_be32_t src = ip->src_addr, dst = ip->dst_addr;
+    if (e.dest_rule != no_rule) {
+        hit(e.dest_rule);
+        dst = rte_cpu_to_be_32(t.actions[e.dest_rule].to);
+        local_.add(Counter::rewritten_dest);
+    }
+    if (ip->time_to_live <= 1)
+        return drop(Counter::drop_ttl);
+    if (e.source_rule != no_rule) {
+        hit(e.source_rule);
+        src = rte_cpu_to_be_32(t.actions[e.source_rule].to);
+        local_.add(Counter::rewritten_source);
+    }
+    RELAY_AUDIT_BEGIN(ip, false); // a whole datagram without options
+    CsumDelta addresses;
+    addresses.add32(ip->src_addr, src);
+    addresses.add32(ip->dst_addr, dst);
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    CsumDelta ip_delta = addresses;
+    ip_delta.decrement16(ttl_one); // the TTL is above 1: no borrow into the protocol
+    ip->time_to_live--;
+    ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
+    fix_l4(ip, sizeof(rte_ipv4_hdr), false, addresses);
+    RELAY_AUDIT_END(ip);
+    Pkt p{};
+    p.m = m;
+    p.out_port = e.out_port();
+    p.next_hop = e.next_hop;
+    return resolve(t, p, now);
 }
 
 // Inlined into the burst loop, its one caller; the neighbour table is asked

@@ -5,6 +5,7 @@
 #include "classifier.hpp"
 #include "counters.hpp"
 #include "events.hpp"
+#include "flow_cache.hpp"
 #include "relay_table.hpp"
 #include "tables.hpp"
 
@@ -81,6 +82,12 @@ private:
         bool fragmented;     // MF or an offset: the L4 checksum cannot be audited
         uint16_t out_port;
         Ipv4 next_hop;
+        // A flow candidate's key and bucket (FlowCache::no_bucket: not a
+        // candidate), and the PREROUTING rule it matched, for the cache
+        // entry it will make.
+        FlowKey flow;
+        uint32_t bucket;
+        uint32_t dest_rule;
     };
 
     // Four bytes without padding, so that a stage returns it in a register.
@@ -100,14 +107,16 @@ private:
     void enqueue(uint16_t port, rte_mbuf *m);
     void send(uint16_t port);
     void send_fragments(const Tables &t, rte_mbuf *m, uint16_t port);
-    Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
+    Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key,
+                  const FlowKey &flow, uint32_t bucket);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
     [[gnu::noinline]] Verdict relay_matched(const Tables &t, uint16_t in_port, const Pkt &p,
                                             uint32_t now);
     Verdict local_delivery(const Tables &t, uint16_t in_port, Pkt &p, int local);
     Verdict echo_reply(const Tables &t, uint16_t in_port, Pkt &p);
-    uint32_t relay_candidate(const Tables &t, uint64_t mac, rte_mbuf *m);
+    uint32_t candidate(const Tables &t, uint64_t mac, bool relays, uint16_t in_port, rte_mbuf *m,
+                       FlowKey &flow, uint32_t &bucket);
     const Tables::RelaySlot *direct_slot(const Tables &t, uint32_t slot);
     // What relaying keeps in registers over a burst (RelayTable::Reader).
     struct RelayBurst {
@@ -133,6 +142,7 @@ private:
     Learned learn(const Tables &t, uint16_t in_port, const rte_mbuf *m, const rte_ipv4_hdr *ip,
                   uint16_t ihl, uint32_t entry, int local, uint32_t now);
     Verdict route(const Tables &t, Pkt &p);
+    Verdict cached(const Tables &t, rte_mbuf *m, const FlowCache::Entry &e, uint32_t now);
     Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
     // Posts a relay event, within this worker's rate limit.
@@ -175,6 +185,8 @@ private:
     // events left out since the last summary.
     uint32_t event_second_ = 0, events_in_second_ = 0, events_suppressed_ = 0;
     TxList tx_[max_ports];
+    FlowCache flows_;
+    uint64_t flows_generation_ = 0; // the Tables::generation flows_ holds decisions of
 };
 
 } // namespace relay

@@ -447,6 +447,9 @@ struct Result {
     std::vector<double> base, pipe; // cycles per packet, per round, one worker
     // With all workers: wall-clock cycles per packet of the whole round.
     std::vector<double> base_all, pipe_all;
+    // Of the measured rounds' TCP/UDP datagrams looked up in the flow cache,
+    // the fraction it held; negative when none was looked up.
+    double flow_hits = -1;
 };
 
 void build(Scenario &s, const std::string &config, const Device &d)
@@ -489,18 +492,30 @@ double round_of(const Device &d, const std::vector<Input> &frames, uint16_t queu
     return double(cycles) / double(frames.size());
 }
 
+// The first round of a scenario: it warms the caches up (a flow cache
+// included) and checks what the pipeline did. Never inlined, so that
+// scripts/bench_instructions.sh can leave it out by name.
+template <typename Base, typename Pipe>
+[[gnu::noinline]] void warm_up(Scenario &s, const Device &d, const std::vector<Input> &frames,
+                               Base base, Pipe pipe)
+{
+    round_of(d, frames, 1, base, frames.size());
+    const Counters before = committed(s.box);
+    round_of(d, frames, 1, pipe);
+    s.check(since(before, committed(s.box)), frames.size());
+}
+
 Result measure(Scenario &s, const Device &d, unsigned rounds)
 {
-    Result r{s.name, {}, {}, {}, {}};
+    Result r{s.name, {}, {}, {}, {}, -1};
+    Counters measured;
     auto base = [&d](uint16_t q) { baseline_loop(d, q); };
     auto pipe = [&s](uint16_t q) { pipeline_loop(s.box, q); };
     for (unsigned round = 0; round <= rounds; round++) {
         const std::vector<Input> &frames = s.next_round();
         if (round == 0) { // the first round warms up and checks
-            round_of(d, frames, 1, base, frames.size());
-            const Counters before = committed(s.box);
-            round_of(d, frames, 1, pipe);
-            s.check(since(before, committed(s.box)), frames.size());
+            warm_up(s, d, frames, base, pipe);
+            measured = committed(s.box);
             continue;
         }
         r.base.push_back(round_of(d, frames, 1, base, frames.size()));
@@ -510,6 +525,10 @@ Result measure(Scenario &s, const Device &d, unsigned rounds)
             r.pipe_all.push_back(round_of(d, frames, d.queues, pipe));
         }
     }
+    const Counters c = since(measured, committed(s.box));
+    const uint64_t hits = c[Counter::flow_cache_hits], misses = c[Counter::flow_cache_misses];
+    if (hits + misses)
+        r.flow_hits = double(hits) / double(hits + misses);
     return r;
 }
 
@@ -521,7 +540,7 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
                 "ratio", "Mpps/worker");
     if (workers > 1)
         std::printf(" %10s %12s %8s", "base wall", "relay wall", "speedup");
-    std::printf("\n");
+    std::printf(" %10s\n", "flow hits");
     for (const Result &r : results) {
         const double b = median(r.base), p = median(r.pipe);
         std::printf("%-15s %10.1f %10.1f %10.1f %8.2f %12.2f", r.name.c_str(), b, p, p - b, p / b,
@@ -529,8 +548,12 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
         if (workers > 1)
             std::printf(" %10.1f %12.1f %8.2f", median(r.base_all), median(r.pipe_all),
                         p / median(r.pipe_all));
+        if (r.flow_hits >= 0)
+            std::printf(" %9.1f%%", 100 * r.flow_hits);
         std::printf("\n");
     }
+    std::printf("\nflow hits: of the TCP/UDP datagrams that reached the rule stages, the "
+                "share whose flow a worker's flow cache held\n");
     if (workers > 1)
         std::printf("\nwall: cycles per packet of a round split over %u workers, from the start "
                     "until the last finished; speedup: one worker's cycles per packet over that\n",
@@ -564,6 +587,8 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
                      " \"baseline_mpps\": %.3f",
                      r.name.c_str(), json_spread(r.base).c_str(), json_spread(r.pipe).c_str(),
                      p - b, p / b, hz / p / 1e6, hz / b / 1e6);
+        if (r.flow_hits >= 0)
+            std::fprintf(f, ", \"flow_cache_hits\": %.4f", r.flow_hits);
         if (workers > 1)
             std::fprintf(f,
                          ",\n     \"all_workers\": {\"baseline_wall_cycles_per_packet\": %s,"
