@@ -73,7 +73,8 @@ public:
     {
         Bucket &bk = buckets_[b];
         if (!holds(bk.way[0], k)) // two packets of a new flow in one burst: one entry
-            std::memmove(static_cast<void *>(&bk.way[1]), &bk.way[0], (ways - 1) * sizeof(Entry));
+            for (unsigned w = ways - 1; w > 0; w--)
+                bk.way[w] = bk.way[w - 1];
         bk.way[0] = Entry{k.addresses, k.rest | uint64_t(out_port) << 48, dest_rule, source_rule,
                           next_hop};
     }

@@ -707,36 +707,39 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
         return neither();
     // The fixed fields in four loads: the destination MAC (bytes 0-5), the
     // Ethernet type and IPv4 version and IHL (12-14), the MF flag and
-    // fragment offset (20-21); the protocol (23) is one of two.
+    // fragment offset (20-21) and the protocol (23), UDP, the relay's, first.
     const auto *h = rte_pktmbuf_mtod(m, const uint8_t *);
+    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(h + sizeof(rte_ether_hdr));
     constexpr uint32_t type_vhl = header_word(0x08, 0x00, RTE_IPV4_VHL_DEF, 0);
     constexpr uint32_t type_vhl_mask = header_word(0xff, 0xff, 0xff, 0);
-    constexpr uint32_t frag_mask = header_word(0x3f, 0xff, 0, 0);
-    const uint32_t w20 = load32(h + 20);
-    if ((load32(h) ^ uint32_t(mac)) | (load16(h + 4) ^ uint16_t(mac >> 32)) |
-        ((load32(h + 12) & type_vhl_mask) ^ type_vhl) | (w20 & frag_mask))
-        return neither();
-    const uint8_t proto = h[23];
-    if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
-        return neither();
-    const auto *ip = reinterpret_cast<const rte_ipv4_hdr *>(h + sizeof(rte_ether_hdr));
+    constexpr uint32_t frag_proto_mask = header_word(0x3f, 0xff, 0, 0xff);
+    const uint32_t fixed = (load32(h) ^ uint32_t(mac)) | (load16(h + 4) ^ uint16_t(mac >> 32)) |
+                           ((load32(h + 12) & type_vhl_mask) ^ type_vhl);
+    const uint32_t frag_proto = load32(h + 20) & frag_proto_mask;
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    const uint32_t l4 = proto == IPPROTO_UDP ? sizeof(rte_udp_hdr) : sizeof(rte_tcp_hdr);
-    if (total < sizeof(rte_ipv4_hdr) + l4 || total > frame - sizeof(rte_ether_hdr))
-        return neither();
-    const int local = relays && proto == IPPROTO_UDP ? t.local_index(rte_be_to_cpu_32(ip->dst_addr))
-                                                     : -1;
-    if (local >= 0) {
-        const uint32_t dport =
-            rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
-        const uint32_t home = t.relay_home[local];
-        rte_prefetch0(&t.relay_map[home | dport]);
-        if (home != 0 && t.relay_every)
-            rte_prefetch0(&t.relay_map[dport]);
-        return home | dport;
+    uint8_t proto = IPPROTO_UDP;
+    if (fixed | (frag_proto ^ header_word(0, 0, 0, IPPROTO_UDP))) {
+        if (fixed | (frag_proto ^ header_word(0, 0, 0, IPPROTO_TCP)) ||
+            total < sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr))
+            return neither();
+        proto = IPPROTO_TCP;
     }
-    // As FlowKey::of the key parse() builds: the addresses and ports as
-    // the header holds them.
+    if (total < sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) || total > frame - sizeof(rte_ether_hdr))
+        return neither();
+    if (relays && proto == IPPROTO_UDP) {
+        const int local = t.local_index(rte_be_to_cpu_32(ip->dst_addr));
+        if (local >= 0) {
+            const uint32_t dport =
+                rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr *>(ip + 1)->dst_port);
+            const uint32_t home = t.relay_home[local];
+            rte_prefetch0(&t.relay_map[home | dport]);
+            if (home != 0 && t.relay_every)
+                rte_prefetch0(&t.relay_map[dport]);
+            return home | dport;
+        }
+    }
+    // The fields of the classifier key that parse() would build, as the
+    // header holds them.
     flow = FlowKey{uint64_t(load32(&ip->src_addr)) | uint64_t(load32(&ip->dst_addr)) << 32,
                    uint64_t(load32(ip + 1)) | uint64_t(proto) << 32 | uint64_t(in_port) << 40};
     bucket = FlowCache::bucket_of(flow);

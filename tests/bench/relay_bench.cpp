@@ -17,7 +17,11 @@
 //              uniformly, from its A or its B endpoint; new random frames
 //              every round
 //   rewrite-N  DEST/SOURCE traffic with N DEST rules and N/2 SOURCE rules
-//              (rule_workload.hpp, as rule_bench)
+//              (rule_workload.hpp, as rule_bench): one packet of each of
+//              --packets flows, the same flows every round, which the workers'
+//              flow caches hold after the first
+//   rewrite-N-new  the same with new flows every round: every packet is its
+//              flow's first, and the flow cache only costs
 //   mixed      88% relay over 65,536 ports, 10% rewrite over 100 rules, 2% ARP
 //              requests, echo requests to the box and malformed frames
 //
@@ -230,16 +234,22 @@ private:
     std::vector<Input> round_;
 };
 
-// DEST/SOURCE traffic: rule_workload's frames, the same every round.
+// DEST/SOURCE traffic: rule_workload's frames, the same every round or, with
+// `fresh`, new flows every round.
 class RewriteScenario : public Scenario {
 public:
-    RewriteScenario(uint32_t rules, uint32_t packets) : rules_(rules)
+    RewriteScenario(uint32_t rules, uint32_t packets, bool fresh)
+        : rules_(rules), packets_(packets), fresh_(fresh)
     {
-        name = "rewrite-" + std::to_string(rules);
-        for (const Frame &f : make_frames(rules, std::max<uint32_t>(1, rules / 2), packets))
-            frames_.push_back(input(f.port == lan ? 0 : 1, f.bytes));
+        name = "rewrite-" + std::to_string(rules) + (fresh ? "-new" : "");
+        make(20240601);
     }
-    const std::vector<Input> &next_round() override { return frames_; }
+    const std::vector<Input> &next_round() override
+    {
+        if (fresh_)
+            make(++seed_);
+        return frames_;
+    }
     void check(const Counters &c, size_t n) const override
     {
         if (c[Counter::forwarded_packets] != n)
@@ -248,7 +258,15 @@ public:
     }
 
 private:
-    uint32_t rules_;
+    void make(uint32_t seed)
+    {
+        frames_.clear();
+        for (const Frame &f : make_frames(rules_, std::max<uint32_t>(1, rules_ / 2), packets_, seed))
+            frames_.push_back(input(f.port == lan ? 0 : 1, f.bytes));
+    }
+    uint32_t rules_, packets_;
+    bool fresh_;
+    uint32_t seed_ = 20240601;
     std::vector<Input> frames_;
 };
 
@@ -627,9 +645,9 @@ int main(int argc, char **argv)
     std::string json;
     unsigned rounds = 51;
     uint32_t packets = 8192;
-    std::vector<std::string> names = {"relay-1",     "relay-1000",    "relay-65536",
-                                      "relay-1000000", "rewrite-1",   "rewrite-100",
-                                      "rewrite-10000", "mixed"};
+    std::vector<std::string> names = {"relay-1",       "relay-1000",    "relay-65536",
+                                      "relay-1000000", "rewrite-1",     "rewrite-100",
+                                      "rewrite-10000", "rewrite-10000-new", "mixed"};
     bool huge = false;
     uint16_t workers = 1;
     for (int i = 1; i < argc; i++) {
@@ -692,7 +710,10 @@ int main(int argc, char **argv)
                     results.push_back(measure(*relay, d, rounds));
                 } else if (name.rfind("rewrite-", 0) == 0) {
                     const uint32_t rules = size_of(name, "rewrite-", 1, 10000);
-                    s = std::make_unique<RewriteScenario>(rules, packets);
+                    const std::string plain = "rewrite-" + std::to_string(rules);
+                    if (name != plain && name != plain + "-new")
+                        fail("unknown scenario " + name);
+                    s = std::make_unique<RewriteScenario>(rules, packets, name != plain);
                     build(*s, config_text(rules, std::max<uint32_t>(1, rules / 2)), d);
                     results.push_back(measure(*s, d, rounds));
                 } else if (name == "mixed") {

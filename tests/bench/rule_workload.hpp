@@ -129,10 +129,12 @@ inline std::vector<uint8_t> tcp_frame(Ipv4 src, Ipv4 dst, uint16_t sport, uint16
 
 // Half the bursts come in on wan towards a DEST address (rule i uniformly
 // over the table), half on lan from a server (SOURCE rule j likewise); about
-// one frame in ten matches no rule and is only routed.
-inline std::vector<Frame> make_frames(uint32_t dest_rules, uint32_t source_rules, size_t count)
+// one frame in ten matches no rule and is only routed. Each frame is a flow
+// of its own (a client port drawn from 60,000); another `seed`, other flows.
+inline std::vector<Frame> make_frames(uint32_t dest_rules, uint32_t source_rules, size_t count,
+                                      uint32_t seed = 20240601)
 {
-    std::mt19937 rng(20240601);
+    std::mt19937 rng(seed);
     auto below = [&rng](uint32_t n) {
         return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng);
     };
