@@ -81,6 +81,14 @@ uint64_t mac48(const rte_ether_addr &a)
 
 constexpr uint32_t not_candidate = ~0u; // never a relay_map index
 
+// A whole TCP or UDP datagram's flow: the fields of the classifier key that
+// parse() builds, as the header holds them.
+FlowKey flow_key(const rte_ipv4_hdr *ip, uint8_t proto, uint16_t in_port)
+{
+    return {uint64_t(load32(&ip->src_addr)) | uint64_t(load32(&ip->dst_addr)) << 32,
+            uint64_t(load32(ip + 1)) | uint64_t(proto) << 32 | uint64_t(in_port) << 40};
+}
+
 // Where the L4 checksum sits, or nullptr when this packet gets no L4 fixup:
 // not TCP/UDP, a later fragment, or UDP without a checksum.
 uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
@@ -396,7 +404,14 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
                 relay_entry[d++] = s->entry;
                 continue;
             }
-        } else if (bucket[i] != FlowCache::no_bucket) {
+            // To a box address but no direct relay port: a flow candidate
+            // too, which a DEST rule may forward.
+            flow[i] = flow_key(rte_pktmbuf_mtod_offset(pkts[i], const rte_ipv4_hdr *,
+                                                       sizeof(rte_ether_hdr)),
+                               IPPROTO_UDP, in_port);
+            bucket[i] = FlowCache::bucket_of(flow[i]);
+        }
+        if (bucket[i] != FlowCache::no_bucket) {
             if (const FlowCache::Entry *e = flows_.find(bucket[i], flow[i])) {
                 local_.add(Counter::flow_cache_hits);
                 finish(t, pkts[i], cached(t, pkts[i], *e, now));
@@ -690,9 +705,10 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
 // loads it). A UDP datagram to a box address, on a box with relay ports
 // (`relays`), is a relay candidate: returns the relay_map index of its
 // destination port on that address (Tables::relay_lookup) and prefetches the
-// relay_map slots the port may have. Any other is a flow candidate: returns
-// not_candidate with its key in `flow` and its flow cache bucket, prefetched,
-// in `bucket`. Anything else: not_candidate and FlowCache::no_bucket.
+// relay_map slots the port may have; `flow` and `bucket` are left as they
+// are. Any other is a flow candidate: returns not_candidate with its key in
+// `flow` and its flow cache bucket, prefetched, in `bucket`. Anything else:
+// not_candidate and FlowCache::no_bucket.
 [[gnu::always_inline]] inline uint32_t Worker::candidate(const Tables &t, uint64_t mac,
                                                          bool relays, uint16_t in_port,
                                                          rte_mbuf *m, FlowKey &flow,
@@ -738,10 +754,7 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
             return home | dport;
         }
     }
-    // The fields of the classifier key that parse() would build, as the
-    // header holds them.
-    flow = FlowKey{uint64_t(load32(&ip->src_addr)) | uint64_t(load32(&ip->dst_addr)) << 32,
-                   uint64_t(load32(ip + 1)) | uint64_t(proto) << 32 | uint64_t(in_port) << 40};
+    flow = flow_key(ip, proto, in_port);
     bucket = FlowCache::bucket_of(flow);
     flows_.prefetch(bucket);
     return not_candidate;

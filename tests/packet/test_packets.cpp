@@ -70,6 +70,7 @@ rules:
   - "-A PREROUTING -i lan -d 203.0.113.12 -j DEST --to=10.0.0.53"
   - "-A POSTROUTING -s 10.0.0.53 -o wan -j SOURCE --to=203.0.113.10"
   - "-A POSTROUTING -s 10.0.0.54 -o wan -j SOURCE --to=203.0.113.11"
+  - "-A PREROUTING -p udp -d 192.0.2.1 --dport 53 -j DEST --to=10.0.0.53"
 relay: { initial_state: INITIAL }
 )";
 
@@ -850,6 +851,28 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     const Rig::Out cached_again = rig.run(in(64), 1);
     CHECK(cached_again.counts[Counter::flow_cache_hits] == 1);
     CHECK(cached_again.frame == to(server2, 0x0a000036));
+}
+
+TEST_CASE("a datagram to a box address outside the relay ranges, DEST-forwarded, is cached")
+{
+    // UDP to the wan address is a relay candidate first: port 53 is in no
+    // relay range, and a DEST rule forwards it.
+    Rig rig(state::set0);
+    const Mac gw = {0x02, 0, 0, 0, 0, 0xfe}, server = {0x02, 0, 0, 0, 0, 0x35};
+    const Ipv4 client = 0xc6120005; // 198.18.0.5
+    const auto in = Packet().eth(box_mac, gw).ipv4(client, box2).udp(40000, 53).payload(12).bytes();
+    const auto out =
+        Packet().eth(server, box_mac).ipv4(client, 0x0a000035, 63).udp(40000, 53).payload(12).bytes();
+    for (int pass = 1; pass <= 2; pass++) {
+        INFO("pass " << pass);
+        const Rig::Out o = rig.run(in, 1);
+        CHECK(o.counts[pass == 1 ? Counter::flow_cache_misses : Counter::flow_cache_hits] == 1);
+        CHECK(o.counts[Counter::rewritten_dest] == 1);
+        REQUIRE(o.sent);
+        CHECK(o.port == 0);
+        CHECK(o.frame == out);
+    }
+    CHECK(rig.rule_hits(7) == 2);
 }
 
 TEST_CASE("DEST, SOURCE and forwarding against frames scapy built")
