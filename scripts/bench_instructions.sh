@@ -3,15 +3,16 @@
 # cycles, the same on every run of the same build, so a change that makes the
 # fast path longer shows as a number, not as noise.
 #
-#   scripts/bench_instructions.sh [SCENARIO,...]     (default: relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,mixed)
+#   scripts/bench_instructions.sh [SCENARIO,...]     (default: relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed)
 #
 # Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
 # symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
 # small rounds, collecting only inside its measured rounds (round_of, but not
 # within warm_up: neither learning relay ports beforehand nor the first round,
-# whose flows are new to the flow cache, is counted), and prints for each scenario the instructions per
-# packet of process_burst itself (with what is inlined into it: the relay
-# dispatch, parse, prerouting and the route, SOURCE, resolve), of each stage it
+# whose flows are new to the flow cache, is counted), and prints for each
+# scenario the instructions per packet of process_burst itself (with what is
+# inlined into it: the relay dispatch, the flow cache, parse, prerouting and
+# the route, SOURCE, resolve), of each stage it
 # calls (relay_direct, classify, flush), of the whole pipeline (process_burst +
 # flush) and of the io-forward baseline loop. Writes the same as JSON to
 # bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
@@ -22,7 +23,7 @@ source scripts/lib.sh
 
 BUILD=${RELAY_BENCH_BUILD_DIR:-build-release}
 JSON=${RELAY_INSTR_JSON:-bench-instructions.json}
-SCENARIOS=${1:-relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,mixed}
+SCENARIOS=${1:-relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed}
 ROUNDS=2      # measured rounds; measure() runs one more to warm up and check
 PACKETS=4096  # per round
 
@@ -90,15 +91,17 @@ for name in names:
 labels = list(results[0]["stages"])
 print(f"\ninstructions per packet (inclusive), {packets} packets a scenario\n")
 width = max(len(label) for label in labels) + 2
-print(f"{'stage':{width}}" + "".join(f"{r['scenario']:>15}" for r in results))
+col = max(len(r["scenario"]) for r in results) + 2
+print(f"{'stage':{width}}" + "".join(f"{r['scenario']:>{col}}" for r in results))
 for label in labels:
-    print(f"{label:{width}}" + "".join(f"{r['stages'][label]:>15.1f}" for r in results))
-print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>15.1f}" for r in results))
-print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>15.1f}" for r in results))
+    print(f"{label:{width}}" + "".join(f"{r['stages'][label]:>{col}.1f}" for r in results))
+print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>{col}.1f}" for r in results))
+print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>{col}.1f}" for r in results))
 print("\nThe first row is process_burst's own instructions, with what is inlined into it: "
-      "the burst loop,\nthe classifier-free dispatch of direct relay ranges, the general parse, "
-      "DEST, local delivery\nand the route (prerouting), SOURCE rewrites, the next hop's MAC "
-      "(resolve) and putting\npackets on TX lists. The other stages are calls, inclusive: "
+      "the burst loop,\nthe classifier-free dispatch of direct relay ranges, the flow cache "
+      "(lookups, inserts and\nthe rewrite of cached flows), the general parse, DEST, local "
+      "delivery and the route\n(prerouting), SOURCE rewrites, the next hop's MAC (resolve) "
+      "and putting packets on TX\nlists. The other stages are calls, inclusive: "
       "relay_direct with the relay path\ninlined into it.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
