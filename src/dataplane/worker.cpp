@@ -118,6 +118,24 @@ uint8_t *l4_checksum(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment)
     }
 }
 
+// New source and destination addresses and the TTL one lower (it is above
+// 1: no borrow into the protocol), in the IPv4 header and its checksum.
+// The addresses are in the TCP/UDP pseudo-header too: returns their
+// difference, which serves that checksum as well.
+[[gnu::always_inline]] inline CsumDelta readdress(rte_ipv4_hdr *ip, rte_be32_t src, rte_be32_t dst)
+{
+    CsumDelta addresses;
+    addresses.add32(ip->src_addr, src);
+    addresses.add32(ip->dst_addr, dst);
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    CsumDelta ip_delta = addresses;
+    ip_delta.decrement16(ttl_one);
+    ip->time_to_live--;
+    ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
+    return addresses;
+}
+
 // RFC 1624 fixups for a changed address, on the IPv4 header and the TCP/UDP
 // checksum.
 [[gnu::always_inline]] inline void fix_address(rte_ipv4_hdr *ip, uint16_t ihl, bool later_fragment,
@@ -568,9 +586,17 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
         k.dport = ports[1];
         k.l4 = RTE_BE16(1);
     }
-    p = Pkt{m,    ip,        static_cast<uint16_t>(ihl), static_cast<uint16_t>(total),
-            later_fragment, fragmented, 0, 0,
-            bucket != FlowCache::no_bucket ? flow : FlowKey{}, bucket, no_rule};
+    p = Pkt{m,
+            ip,
+            static_cast<uint16_t>(ihl),
+            static_cast<uint16_t>(total),
+            later_fragment,
+            fragmented,
+            0,
+            0,
+            bucket != FlowCache::no_bucket ? flow : FlowKey{},
+            bucket,
+            no_rule};
     key = k;
     return keep();
 }
@@ -832,16 +858,7 @@ Worker::Verdict Worker::relay_learning(const Tables &t, uint16_t in_port, rte_mb
     RelayPortCounters &pc = rb.counters[entry];
 
     RELAY_AUDIT_BEGIN(ip, false); // relaying takes no fragments
-    // The addresses are in both checksums: one difference serves the two.
-    CsumDelta addresses;
-    addresses.add32(ip->src_addr, new_src);
-    addresses.add32(ip->dst_addr, new_dst);
-    ip->src_addr = new_src;
-    ip->dst_addr = new_dst;
-    CsumDelta ip_delta = addresses;
-    ip_delta.decrement16(ttl_one); // the TTL is above 1: no borrow into the protocol
-    ip->time_to_live--;
-    ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
+    const CsumDelta addresses = readdress(ip, new_src, new_dst);
     // The ports move along: the source port becomes the relay port, which
     // was the destination port, so only the old source and the new
     // destination port change the sum.
@@ -1014,16 +1031,7 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
         local_.add(Counter::rewritten_source);
     }
     RELAY_AUDIT_BEGIN(ip, false); // a whole datagram without options
-    CsumDelta addresses;
-    addresses.add32(ip->src_addr, src);
-    addresses.add32(ip->dst_addr, dst);
-    ip->src_addr = src;
-    ip->dst_addr = dst;
-    CsumDelta ip_delta = addresses;
-    ip_delta.decrement16(ttl_one); // the TTL is above 1: no borrow into the protocol
-    ip->time_to_live--;
-    ip->hdr_checksum = csum_apply(ip->hdr_checksum, ip_delta);
-    fix_l4(ip, sizeof(rte_ipv4_hdr), false, addresses);
+    fix_l4(ip, sizeof(rte_ipv4_hdr), false, readdress(ip, src, dst));
     RELAY_AUDIT_END(ip);
     Pkt p{};
     p.m = m;
