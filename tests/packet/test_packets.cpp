@@ -832,6 +832,19 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     CHECK_FALSE(expired.sent);
     CHECK(rig.rule_hits(2) == 5);
 
+    // The server's replies: SOURCE, counted by every packet too.
+    const auto reply = Packet().eth(box_mac, server).ipv4(0x0a000035, client).udp(53, 40000).payload(19).bytes();
+    const auto sourced = Packet().eth(gw, box_mac).ipv4(vip, client, 63).udp(53, 40000).payload(19).bytes();
+    for (int i = 0; i < 3; i++) {
+        const Rig::Out o = rig.run(reply, 0);
+        CHECK(o.counts[i == 0 ? Counter::flow_cache_misses : Counter::flow_cache_hits] == 1);
+        CHECK(o.counts[Counter::rewritten_source] == 1);
+        REQUIRE(o.sent);
+        CHECK(o.port == 1);
+        CHECK(o.frame == sourced);
+    }
+    CHECK(rig.rule_hits(5) == 3);
+
     // A reload sends the VIP to the second server: the cache held the old
     // decision, which the new table must not take.
     std::string text = rig_config;
