@@ -2,7 +2,9 @@
 // DEST rules (and half as many SOURCE rules) it builds the box from config
 // text through the real path (parse_config, build_tables), then times
 //   (a) Classifier::classify alone, on prebuilt keys for each hook, and
-//   (b) Worker::process_burst on whole frames, the full packet path,
+//   (b) Worker::process_burst on whole frames, the packet path (the same
+//       frames every round: after the first, their flows are in the worker's
+//       flow cache, which spares them both lookups),
 // with rte_rdtsc over bursts of 32: the median of many short rounds, taken in
 // turns over the sizes. A benchmark, not a test: it prints figures (and
 // --json FILE writes them), and fails only when the box does not do what is
