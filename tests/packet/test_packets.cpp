@@ -191,6 +191,25 @@ void run_steps(Rig &rig, const std::vector<Step> &steps)
     }
 }
 
+// Sends `in` `times` times as a new flow's packets: the first misses the
+// flow cache, the others hit it; each must leave by out_port as `want`,
+// counted under `counter`.
+void run_flow(Rig &rig, const std::vector<uint8_t> &in, uint16_t in_port, int times,
+              Counter counter, uint16_t out_port, const std::vector<uint8_t> &want)
+{
+    for (int i = 0; i < times; i++) {
+        INFO("packet " << i + 1 << " of the flow");
+        const Rig::Out o = rig.run(in, in_port);
+        CHECK(o.counts[i == 0 ? Counter::flow_cache_misses : Counter::flow_cache_hits] == 1);
+        CHECK(o.counts[counter] == 1);
+        CHECK(o.counts[Counter::forwarded_packets] == 1);
+        REQUIRE(o.sent);
+        CHECK(o.port == out_port);
+        INFO(relay::test::diff_frames(o.frame, want));
+        CHECK(o.frame == want);
+    }
+}
+
 } // namespace
 
 TEST_CASE("every relay transition, as SPEC section 4 lists them")
@@ -810,19 +829,7 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     auto to = [&](const Mac &mac, Ipv4 addr) {
         return Packet().eth(mac, box_mac).ipv4(client, addr, 63).udp(40000, 53).payload(19).bytes();
     };
-    const Rig::Out first = rig.run(in(64), 1);
-    CHECK(first.counts[Counter::flow_cache_misses] == 1);
-    REQUIRE(first.sent);
-    CHECK(first.frame == to(server, 0x0a000035));
-    for (int i = 0; i < 3; i++) {
-        const Rig::Out again = rig.run(in(64), 1);
-        CHECK(again.counts[Counter::flow_cache_hits] == 1);
-        CHECK(again.counts[Counter::rewritten_dest] == 1);
-        CHECK(again.counts[Counter::forwarded_packets] == 1);
-        REQUIRE(again.sent);
-        CHECK(again.port == 0);
-        CHECK(again.frame == to(server, 0x0a000035));
-    }
+    run_flow(rig, in(64), 1, 4, Counter::rewritten_dest, 0, to(server, 0x0a000035));
     CHECK(rig.rule_hits(2) == 4); // the DEST rule, by every packet
     // A packet of the flow whose TTL would expire: the rule matched, then
     // dropped, as without the cache.
@@ -835,14 +842,7 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     // The server's replies: SOURCE, counted by every packet too.
     const auto reply = Packet().eth(box_mac, server).ipv4(0x0a000035, client).udp(53, 40000).payload(19).bytes();
     const auto sourced = Packet().eth(gw, box_mac).ipv4(vip, client, 63).udp(53, 40000).payload(19).bytes();
-    for (int i = 0; i < 3; i++) {
-        const Rig::Out o = rig.run(reply, 0);
-        CHECK(o.counts[i == 0 ? Counter::flow_cache_misses : Counter::flow_cache_hits] == 1);
-        CHECK(o.counts[Counter::rewritten_source] == 1);
-        REQUIRE(o.sent);
-        CHECK(o.port == 1);
-        CHECK(o.frame == sourced);
-    }
+    run_flow(rig, reply, 0, 3, Counter::rewritten_source, 1, sourced);
     CHECK(rig.rule_hits(5) == 3);
 
     // A reload sends the VIP to the second server: the cache held the old
@@ -857,13 +857,7 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     reloaded->neighbours = rig.neighbours.get();
     reloaded->add_counters(1);
     rig.tables = std::move(reloaded);
-    const Rig::Out after = rig.run(in(64), 1);
-    CHECK(after.counts[Counter::flow_cache_misses] == 1);
-    REQUIRE(after.sent);
-    CHECK(after.frame == to(server2, 0x0a000036));
-    const Rig::Out cached_again = rig.run(in(64), 1);
-    CHECK(cached_again.counts[Counter::flow_cache_hits] == 1);
-    CHECK(cached_again.frame == to(server2, 0x0a000036));
+    run_flow(rig, in(64), 1, 2, Counter::rewritten_dest, 0, to(server2, 0x0a000036));
 }
 
 TEST_CASE("a datagram to a box address outside the relay ranges, DEST-forwarded, is cached")
@@ -876,15 +870,7 @@ TEST_CASE("a datagram to a box address outside the relay ranges, DEST-forwarded,
     const auto in = Packet().eth(box_mac, gw).ipv4(client, box2).udp(40000, 53).payload(12).bytes();
     const auto out =
         Packet().eth(server, box_mac).ipv4(client, 0x0a000035, 63).udp(40000, 53).payload(12).bytes();
-    for (int pass = 1; pass <= 2; pass++) {
-        INFO("pass " << pass);
-        const Rig::Out o = rig.run(in, 1);
-        CHECK(o.counts[pass == 1 ? Counter::flow_cache_misses : Counter::flow_cache_hits] == 1);
-        CHECK(o.counts[Counter::rewritten_dest] == 1);
-        REQUIRE(o.sent);
-        CHECK(o.port == 0);
-        CHECK(o.frame == out);
-    }
+    run_flow(rig, in, 1, 2, Counter::rewritten_dest, 0, out);
     CHECK(rig.rule_hits(7) == 2);
 }
 
