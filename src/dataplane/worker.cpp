@@ -436,14 +436,15 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
                 continue;
             }
             local_.add(Counter::flow_cache_misses);
-        }
-        Verdict v = parse(t, in_port, pkts[i], p[k], keys[k], flow[i], bucket[i]);
-        if (v.decided()) {
+            flow_packet(pkts[i], flow[i], p[k], keys[k]);
+            assert(parses_as(t, in_port, p[k], keys[k]));
+        } else if (const Verdict v = parse(t, in_port, pkts[i], p[k], keys[k]); v.decided()) {
             finish(t, pkts[i], v);
-        } else {
-            key_ptrs[k] = reinterpret_cast<const uint8_t *>(&keys[k]);
-            k++;
+            continue;
         }
+        p[k].in_burst = i;
+        key_ptrs[k] = reinterpret_cast<const uint8_t *>(&keys[k]);
+        k++;
     }
     hit(run_rule, run);
     if (d != 0)
@@ -455,7 +456,8 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     classify(t.prerouting.get(), key_ptrs, rules, k);
     prefetch_rules(t, *table_counters_, t.prerouting.get(), rules, k);
     uint16_t f = 0, c = 0;
-    uint16_t keyed[burst_size]; // key c belongs to packet keyed[c]
+    uint8_t fwd[burst_size];    // the packets stage 3 gets, by index in p
+    uint16_t keyed[burst_size]; // key c belongs to packet fwd[keyed[c]]
     for (uint16_t i = 0; i < k; i++) {
         Verdict v = prerouting(t, in_port, p[i], rules[i], now);
         if (v.decided()) {
@@ -473,7 +475,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
             keyed[c++] = f;
         }
         p[i].dest_rule = rules[i];
-        p[f++] = p[i];
+        fwd[f++] = static_cast<uint8_t>(i);
     }
     if (f == 0)
         return;
@@ -487,20 +489,21 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     for (uint16_t j = 0; j < c; j++)
         rules[keyed[j]] = post[j];
     for (uint16_t i = 0; i < f; i++) {
+        Pkt &q = p[fwd[i]];
         if (rules[i] != no_rule) {
             const RuleAction &a = t.actions[rules[i]];
             hit(rules[i]);
-            RELAY_AUDIT_BEGIN(p[i].ip, p[i].fragmented);
-            const rte_be32_t old = p[i].ip->src_addr;
-            p[i].ip->src_addr = rte_cpu_to_be_32(a.to);
-            fix_address(p[i].ip, p[i].ihl, p[i].later_fragment, old, p[i].ip->src_addr);
-            RELAY_AUDIT_END(p[i].ip);
+            RELAY_AUDIT_BEGIN(q.ip, q.fragmented);
+            const rte_be32_t old = q.ip->src_addr;
+            q.ip->src_addr = rte_cpu_to_be_32(a.to);
+            fix_address(q.ip, q.ihl, q.later_fragment, old, q.ip->src_addr);
+            RELAY_AUDIT_END(q.ip);
             local_.add(Counter::rewritten_source);
         }
-        if (p[i].bucket != FlowCache::no_bucket)
-            flows_.insert(p[i].bucket, p[i].flow, p[i].out_port, p[i].dest_rule, rules[i],
-                          p[i].next_hop);
-        finish(t, p[i].m, resolve(t, p[i], now));
+        if (bucket[q.in_burst] != FlowCache::no_bucket)
+            flows_.insert(bucket[q.in_burst], flow[q.in_burst], q.out_port, q.dest_rule, rules[i],
+                          q.next_hop);
+        finish(t, q.m, resolve(t, q, now));
     }
 }
 
@@ -532,8 +535,7 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
 // Inlined into the burst loop, its one caller: as a call it spent about 18
 // instructions a packet on saving registers and passing arguments.
 [[gnu::always_inline]] inline Worker::Verdict Worker::parse(const Tables &t, uint16_t in_port,
-                                                            rte_mbuf *m, Pkt &p, AclKey &key,
-                                                            const FlowKey &flow, uint32_t bucket)
+                                                            rte_mbuf *m, Pkt &p, AclKey &key)
 {
     const uint32_t frame = rte_pktmbuf_data_len(m);
     if (frame < sizeof(rte_ether_hdr))
@@ -594,11 +596,47 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
             fragmented,
             0,
             0,
-            bucket != FlowCache::no_bucket ? flow : FlowKey{},
-            bucket,
+            0,
             no_rule};
     key = k;
     return keep();
+}
+
+// What parse() would build for a flow candidate, from what candidate()
+// checked and the flow key it built: the IPv4 header without options, a
+// whole datagram, the TCP or UDP ports in the key.
+[[gnu::always_inline]] inline void Worker::flow_packet(rte_mbuf *m, const FlowKey &flow, Pkt &p,
+                                                       AclKey &key)
+{
+    auto *ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr *, sizeof(rte_ether_hdr));
+    p = Pkt{m,
+            ip,
+            sizeof(rte_ipv4_hdr),
+            rte_be_to_cpu_16(ip->total_length),
+            false,
+            false,
+            0,
+            0,
+            0,
+            no_rule};
+    AclKey k{};
+    k.proto = static_cast<uint8_t>(flow.rest >> 32);
+    k.src = static_cast<uint32_t>(flow.addresses);
+    k.dst = static_cast<uint32_t>(flow.addresses >> 32);
+    k.sport = static_cast<uint16_t>(flow.rest);
+    k.dport = static_cast<uint16_t>(flow.rest >> 16);
+    k.in_port = static_cast<uint8_t>(flow.rest >> 40);
+    k.l4 = RTE_BE16(1);
+    key = k;
+}
+
+bool Worker::parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const AclKey &key)
+{
+    Pkt q{};
+    AclKey k{};
+    return !parse(t, in_port, p.m, q, k).decided() && std::memcmp(&k, &key, sizeof k) == 0 &&
+           q.ip == p.ip && q.ihl == p.ihl && q.total == p.total &&
+           q.later_fragment == p.later_fragment && q.fragmented == p.fragmented;
 }
 
 Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m)

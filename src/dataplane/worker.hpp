@@ -82,11 +82,10 @@ private:
         bool fragmented;     // MF or an offset: the L4 checksum cannot be audited
         uint16_t out_port;
         Ipv4 next_hop;
-        // A flow candidate's key and bucket (FlowCache::no_bucket: not a
-        // candidate), and the PREROUTING rule it matched, for the cache
+        // Its place in the burst, where its flow key and bucket are (a flow
+        // candidate's), and the PREROUTING rule it matched: for the cache
         // entry it will make.
-        FlowKey flow;
-        uint32_t bucket;
+        uint16_t in_burst;
         uint32_t dest_rule;
     };
 
@@ -107,8 +106,11 @@ private:
     void enqueue(uint16_t port, rte_mbuf *m);
     void send(uint16_t port);
     void send_fragments(const Tables &t, rte_mbuf *m, uint16_t port);
-    Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key,
-                  const FlowKey &flow, uint32_t bucket);
+    Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
+    static void flow_packet(rte_mbuf *m, const FlowKey &flow, Pkt &p, AclKey &key);
+    // Whether parse() builds the same packet and key for p's mbuf (debug
+    // builds check flow_packet() with it).
+    bool parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
     [[gnu::noinline]] Verdict relay_matched(const Tables &t, uint16_t in_port, const Pkt &p,
