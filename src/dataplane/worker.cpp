@@ -631,6 +631,7 @@ void Worker::relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pk
     key = k;
 }
 
+#ifndef NDEBUG
 bool Worker::parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const AclKey &key)
 {
     Pkt q{};
@@ -639,6 +640,7 @@ bool Worker::parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const Ac
            q.ip == p.ip && q.ihl == p.ihl && q.total == p.total &&
            q.later_fragment == p.later_fragment && q.fragmented == p.fragmented;
 }
+#endif
 
 Worker::Verdict Worker::handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m)
 {

@@ -109,7 +109,7 @@ private:
     Verdict parse(const Tables &t, uint16_t in_port, rte_mbuf *m, Pkt &p, AclKey &key);
     static void flow_packet(rte_mbuf *m, const FlowKey &flow, Pkt &p, AclKey &key);
     // Whether parse() builds the same packet and key for p's mbuf (debug
-    // builds check flow_packet() with it).
+    // builds check flow_packet() with it; release builds lack it).
     bool parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const AclKey &key);
     Verdict handle_arp(const Tables &t, uint16_t in_port, rte_mbuf *m);
     Verdict prerouting(const Tables &t, uint16_t in_port, Pkt &p, uint32_t rule, uint32_t now);
