@@ -636,7 +636,10 @@ bool Worker::parses_as(const Tables &t, uint16_t in_port, const Pkt &p, const Ac
 {
     Pkt q{};
     AclKey k{};
-    return !parse(t, in_port, p.m, q, k).decided() && std::memcmp(&k, &key, sizeof k) == 0 &&
+    // Field by field: a copy of a key need not copy its padding.
+    return !parse(t, in_port, p.m, q, k).decided() && k.proto == key.proto && k.src == key.src &&
+           k.dst == key.dst && k.sport == key.sport && k.dport == key.dport &&
+           k.in_port == key.in_port && k.out_port == key.out_port && k.l4 == key.l4 &&
            q.ip == p.ip && q.ihl == p.ihl && q.total == p.total &&
            q.later_fragment == p.later_fragment && q.fragmented == p.fragmented;
 }
