@@ -503,7 +503,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
         if (bucket[q.in_burst] != FlowCache::no_bucket)
             flows_.insert(bucket[q.in_burst], flow[q.in_burst], q.out_port, q.dest_rule, rules[i],
                           q.next_hop);
-        finish(t, q.m, resolve(t, q, now));
+        finish(t, q.m, resolve(t, q.m, q.out_port, q.next_hop, now));
     }
 }
 
@@ -1077,25 +1077,23 @@ Worker::Learned Worker::learn(const Tables &t, uint16_t in_port, const rte_mbuf 
     RELAY_AUDIT_BEGIN(ip, false); // a whole datagram without options
     fix_l4(ip, sizeof(rte_ipv4_hdr), false, readdress(ip, src, dst));
     RELAY_AUDIT_END(ip);
-    Pkt p{};
-    p.m = m;
-    p.out_port = e.out_port();
-    p.next_hop = e.next_hop;
-    return resolve(t, p, now);
+    return resolve(t, m, e.out_port(), e.next_hop, now);
 }
 
-// Inlined into the burst loop, its one caller; the neighbour table is asked
-// out of line.
-[[gnu::always_inline]] inline Worker::Verdict Worker::resolve(const Tables &t, Pkt &p, uint32_t now)
+// The next hop's MAC and the packet's out port: inlined into the burst loop
+// (stage 3 and cached flows); the neighbour table is asked out of line.
+[[gnu::always_inline]] inline Worker::Verdict Worker::resolve(const Tables &t, rte_mbuf *m,
+                                                             uint16_t out_port, Ipv4 next_hop,
+                                                             uint32_t now)
 {
-    Resolved &r = resolved_[(p.next_hop ^ (p.next_hop >> 8)) % std::size(resolved_)];
-    if ((r.address != p.next_hop || r.when != now) && !ask_neighbours(t, p, r, now))
+    Resolved &r = resolved_[(next_hop ^ (next_hop >> 8)) % std::size(resolved_)];
+    if ((r.address != next_hop || r.when != now) && !ask_neighbours(t, out_port, next_hop, r, now))
         return drop(Counter::drop_no_neighbour);
-    auto *eth = rte_pktmbuf_mtod(p.m, rte_ether_hdr *);
+    auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
     std::memcpy(eth->dst_addr.addr_bytes, r.mac.data(), 6);
-    eth->src_addr = t.ports[p.out_port].mac;
+    eth->src_addr = t.ports[out_port].mac;
     local_.add(Counter::forwarded_packets);
-    return tx(p.out_port);
+    return tx(out_port);
 }
 
 void Worker::event(EventKind kind, const Tables &t, uint32_t entry, uint8_t slot, Ipv4 src,
@@ -1142,17 +1140,18 @@ void Worker::post(Event e)
 
 // Once a second per next hop: out of line, so that resolve() saves no
 // registers for it.
-bool Worker::ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now)
+bool Worker::ask_neighbours(const Tables &t, uint16_t out_port, Ipv4 next_hop, Resolved &r,
+                            uint32_t now)
 {
     uint32_t age = 0;
-    if (!t.neighbours || !t.neighbours->lookup(p.next_hop, r.mac, now, age)) {
+    if (!t.neighbours || !t.neighbours->lookup(next_hop, r.mac, now, age)) {
         r.address = 0;
-        request_arp(t, p.out_port, p.next_hop, now);
+        request_arp(t, out_port, next_hop, now);
         return false;
     }
     if (age > neighbour_stale)
-        request_arp(t, p.out_port, p.next_hop, now);
-    r.address = p.next_hop;
+        request_arp(t, out_port, next_hop, now);
+    r.address = next_hop;
     r.when = now;
     return true;
 }

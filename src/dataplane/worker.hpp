@@ -145,14 +145,15 @@ private:
                   uint16_t ihl, uint32_t entry, int local, uint32_t now);
     Verdict route(const Tables &t, Pkt &p);
     Verdict cached(const Tables &t, rte_mbuf *m, const FlowCache::Entry &e, uint32_t now);
-    Verdict resolve(const Tables &t, Pkt &p, uint32_t now);
+    Verdict resolve(const Tables &t, rte_mbuf *m, uint16_t out_port, Ipv4 next_hop, uint32_t now);
     void request_arp(const Tables &t, uint16_t port, Ipv4 target, uint32_t now);
     // Posts a relay event, within this worker's rate limit.
     void event(EventKind kind, const Tables &t, uint32_t entry, uint8_t slot, Ipv4 src,
                uint16_t sport, uint32_t now);
     void post(Event e);
     struct Resolved;
-    [[gnu::noinline]] bool ask_neighbours(const Tables &t, const Pkt &p, Resolved &r, uint32_t now);
+    [[gnu::noinline]] bool ask_neighbours(const Tables &t, uint16_t out_port, Ipv4 next_hop,
+                                          Resolved &r, uint32_t now);
     // Counts n hits of a rule (none for no_rule).
     void hit(uint32_t rule, uint32_t n = 1)
     {
