@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <string>
 #include <unistd.h>
 
@@ -102,14 +103,25 @@ struct Rig : relay::test::Box {
 
     Out run(const std::vector<uint8_t> &frame, uint16_t in_port = 0)
     {
-        rte_mbuf *m = rte_pktmbuf_alloc(rx_pool);
-        REQUIRE(m != nullptr);
-        char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-        REQUIRE(p != nullptr);
-        std::memcpy(p, frame.data(), frame.size());
-        relay::test::fence(m);
-        rte_mbuf *received = m;
-        worker().process_burst(*tables, in_port, &m, 1);
+        return run_burst({frame}, in_port);
+    }
+
+    // The frames as one burst.
+    Out run_burst(const std::vector<std::vector<uint8_t>> &frames, uint16_t in_port = 0)
+    {
+        REQUIRE(frames.size() <= burst_size);
+        rte_mbuf *burst[burst_size], *received[burst_size];
+        const auto n = static_cast<uint16_t>(frames.size());
+        for (uint16_t i = 0; i < n; i++) {
+            rte_mbuf *m = rte_pktmbuf_alloc(rx_pool);
+            REQUIRE(m != nullptr);
+            char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frames[i].size()));
+            REQUIRE(p != nullptr);
+            std::memcpy(p, frames[i].data(), frames[i].size());
+            relay::test::fence(m);
+            burst[i] = received[i] = m;
+        }
+        worker().process_burst(*tables, in_port, burst, n);
         Out out;
         for (uint16_t port = 0; port < max_ports; port++) {
             Worker::TxList &l = worker().tx_list(port);
@@ -125,7 +137,8 @@ struct Rig : relay::test::Box {
             }
             l.n = 0;
         }
-        relay::test::unfence(received); // sent and freed above, or dropped
+        for (uint16_t i = 0; i < n; i++)
+            relay::test::unfence(received[i]); // sent and freed above, or dropped
         if (!out.all.empty()) {
             out.sent = true;
             out.port = out.all[0].port;
@@ -858,6 +871,43 @@ TEST_CASE("a flow in the flow cache: hits counted, TTL checked, a reload's new r
     reloaded->add_counters(1);
     rig.tables = std::move(reloaded);
     run_flow(rig, in(64), 1, 2, Counter::rewritten_dest, 0, to(server2, 0x0a000036));
+}
+
+TEST_CASE("new flows after packets that stage 2 decided, in one burst: each leaves as itself")
+{
+    // Stage 3 gets only the packets that stage 2 forwarded, here the last
+    // two; the first never reaches stage 2, so the others' places in the
+    // burst and in stage 2 differ.
+    Rig rig(state::disable);
+    const Mac gw = {0x02, 0, 0, 0, 0, 0xfe}, server = {0x02, 0, 0, 0, 0, 0x35};
+    const Ipv4 client = 0xc6120005, vip = 0xcb00710a, box = 0xc0000201;
+    auto in = [&](uint16_t sport, uint8_t ttl) {
+        return Packet().eth(box_mac, gw).ipv4(client, vip, ttl).udp(sport, 53).payload(19).bytes();
+    };
+    auto out = [&](uint16_t sport) {
+        return Packet().eth(server, box_mac).ipv4(client, 0x0a000035, 63).udp(sport, 53).payload(19).bytes();
+    };
+    const auto ping = Packet().eth(box_mac, gw).ipv4(client, box, 64, 1).icmp_echo(8, 7, 1).payload(8).bytes();
+    const auto pong = Packet().eth(gw, box_mac).ipv4(box, client, 64, 1).icmp_echo(0, 7, 1).payload(8).bytes();
+    const std::vector<uint8_t> foreign(60, 0); // to MAC 00:00:00:00:00:00
+    const Rig::Out o = rig.run_burst({foreign, in(40000, 1), ping, in(40001, 64), in(40002, 64)}, 1);
+    CHECK(o.counts[Counter::drop_not_for_us] == 1);
+    CHECK(o.counts[Counter::drop_ttl] == 1);
+    CHECK(o.counts[Counter::icmp_echo_replies] == 1);
+    CHECK(o.counts[Counter::flow_cache_misses] == 3);
+    CHECK(o.counts[Counter::rewritten_dest] == 3);
+    CHECK(o.counts[Counter::forwarded_packets] == 2);
+    std::multiset<std::pair<uint16_t, std::vector<uint8_t>>> sent, want{
+        {1, pong}, {0, out(40001)}, {0, out(40002)}};
+    for (const Rig::Frame &f : o.all)
+        sent.insert({f.port, f.bytes});
+    CHECK(sent == want);
+    // Each went into the flow cache under its own key.
+    const Rig::Out again = rig.run_burst({in(40002, 64), in(40001, 64)}, 1);
+    CHECK(again.counts[Counter::flow_cache_hits] == 2);
+    REQUIRE(again.all.size() == 2);
+    CHECK(again.all[0].bytes == out(40002));
+    CHECK(again.all[1].bytes == out(40001));
 }
 
 TEST_CASE("a datagram to a box address outside the relay ranges, DEST-forwarded, is cached")
