@@ -70,6 +70,11 @@ void RelayTable::store(Entry &e, uint8_t state, const Endpoint &a, const Endpoin
     e.a1.store(pa.w1, std::memory_order_release);
     e.b0.store(pb.w0, std::memory_order_release);
     e.b1.store(pb.w1, std::memory_order_release);
+    const bool both = (state & state::set_mask) == state::set2;
+    e.from_a.store(both && (state & state::active2) ? header_peer(a) : no_peer,
+                   std::memory_order_release);
+    e.from_b.store(both && (state & state::active1) ? header_peer(b) : no_peer,
+                   std::memory_order_release);
 }
 
 LearnResult RelayTable::learn(uint32_t idx, const Endpoint &src, LearnClock now,

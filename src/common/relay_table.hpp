@@ -23,6 +23,8 @@
 #include "ipv4.hpp"
 #include "relay_state.hpp"
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -118,6 +120,15 @@ struct PackedEndpoint {
     }
 };
 
+// A packet's source as steady relaying compares it: the IPv4 source
+// address's four bytes and the UDP source port's two, each loaded as they sit
+// in the header (no byte swap), the port above the address.
+inline uint64_t header_peer(uint32_t addr_bytes, uint16_t port_bytes)
+{
+    return uint64_t(port_bytes) << 32 | addr_bytes;
+}
+inline uint64_t header_peer(const Endpoint &e) { return header_peer(htonl(e.addr), htons(e.port)); }
+
 class RelayTable {
     struct Entry; // below
 
@@ -137,31 +148,24 @@ public:
     public:
         Reader() = default; // of no table: reads nothing
         // Steady relaying, the fast path: a packet from `peer`
-        // (PackedEndpoint::peer) that comes from one learned endpoint of a
-        // port whose other endpoint is learned and already active goes there
-        // without learning anything. Returns the slot it goes to (1 = A,
-        // 2 = B) with that endpoint in `to`, or 0 when the packet needs the
-        // full learning step, which is also the answer when a writer is at
-        // the entry: the learning step waits for it and reads again. Reads
-        // only, in one seqlock pass and without a loop, so that the compiler
-        // keeps the fields in registers.
+        // (header_peer) that comes from one learned endpoint of a port whose
+        // other endpoint is learned and already active goes there without
+        // learning anything. Returns the slot it goes to (1 = A, 2 = B) with
+        // that endpoint in `to`, or 0 when the packet needs the full learning
+        // step, which is also the answer when a writer is at the entry: the
+        // learning step waits for it and reads again. Reads only, in one
+        // seqlock pass and without a loop or a branch, so that the compiler
+        // keeps the fields in registers; the writer has worked out which
+        // sources qualify (Entry::from_a, from_b).
         int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
         {
             const Entry &e = entries_[idx];
             const uint32_t seq = e.seq.load(std::memory_order_acquire);
-            const uint32_t st = e.state.load(std::memory_order_acquire);
-            const uint64_t a0 = e.a0.load(std::memory_order_acquire);
-            const uint64_t b0 = e.b0.load(std::memory_order_acquire);
-            // From A to an active B, or from B to an active A, on a port that
-            // knows both; chosen without branches, and only the other
-            // endpoint's second word read.
-            const bool both = (st & state::set_mask) == state::set2;
-            const bool from_a = (a0 >> 16) == peer;
-            const bool to_b = both & from_a & ((st & state::active2) != 0);
-            const bool to_a = both & !from_a & ((b0 >> 16) == peer) & ((st & state::active1) != 0);
-            to.w0 = from_a ? b0 : a0;
+            const bool from_a = e.from_a.load(std::memory_order_acquire) == peer;
+            const bool from_b = e.from_b.load(std::memory_order_acquire) == peer;
+            to.w0 = (from_a ? e.b0 : e.a0).load(std::memory_order_acquire);
             to.w1 = (from_a ? e.b1 : e.a1).load(std::memory_order_acquire);
-            const int slot = to_b ? 2 : to_a ? 1 : 0;
+            const int slot = from_a ? 2 : from_b ? 1 : 0;
             const bool stable = !(seq & 1) && e.seq.load(std::memory_order_relaxed) == seq;
             return stable ? slot : 0;
         }
@@ -244,12 +248,18 @@ public:
     bool restore(uint32_t idx, const RelaySnapshot &s, uint32_t expected = any_version);
 
 private:
+    static constexpr uint64_t no_peer = ~uint64_t(0); // never a header_peer: that has 48 bits
     struct alignas(64) Entry {
         std::atomic<uint32_t> seq{0};   // dataplane: rw (learning), control: rw
         std::atomic<uint32_t> state{0}; // the fields below: written only inside seq
         std::atomic<uint64_t> a0{0}, a1{0}, b0{0}, b1{0};
+        // What steady() compares a packet's source with: A's header_peer
+        // while A's packets go straight to B (both known, B active), B's
+        // while B's go straight to A; otherwise no_peer. Written by store().
+        std::atomic<uint64_t> from_a{no_peer}, from_b{no_peer};
         std::atomic<uint32_t> seen_a{0}, seen_b{0}; // outside seq: a torn age is harmless
     };
+    static_assert(sizeof(Entry) == 64, "steady relaying reads one cache line a packet");
 
     // What only learning's slow path and the control side touch, apart
     // from the entries that steady relaying reads: the probation candidate

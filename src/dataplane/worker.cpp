@@ -858,9 +858,8 @@ Worker::Verdict Worker::echo_reply(const Tables &t, uint16_t in_port, Pkt &p)
     if (udp_len < sizeof(rte_udp_hdr) || udp_len > total - ihl)
         return drop(Counter::drop_malformed);
     PackedEndpoint to;
-    const int to_slot = rb.table.steady(
-        entry, PackedEndpoint::peer(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(udp->src_port)),
-        to);
+    const int to_slot =
+        rb.table.steady(entry, header_peer(load32(&ip->src_addr), load16(&udp->src_port)), to);
     if (__builtin_expect(to_slot == 0, 0))
         return relay_learning(t, in_port, m, ip, ihl, total, entry, rb);
     return relay_to(t, ip, udp, total, entry, to, to_slot, rb);

@@ -178,7 +178,7 @@ void reader(const RelayTable &t, const std::atomic<bool> &go, const std::atomic<
         // The workers' fast path: where a packet from one endpoint goes.
         const Endpoint src = endpoint(static_cast<uint8_t>(1 + i / 4 % ids));
         PackedEndpoint to;
-        if (t.steady(idx, PackedEndpoint::peer(src.addr, src.port), to) == 0)
+        if (t.steady(idx, header_peer(src), to) == 0)
             continue;
         r.steady++;
         const Endpoint dst = to.unpack();

@@ -189,6 +189,87 @@ TEST_CASE("activity bits follow the packets relayed each way")
     }
 }
 
+namespace {
+
+// Where steady relaying must send a packet from `src` on a port in state
+// `st` with endpoints a and b: wherever the learning step sends it without
+// writing the entry (a relay to an endpoint already active), else nowhere.
+int steady_oracle(uint8_t st, const Endpoint &a, const Endpoint &b, const Endpoint &src)
+{
+    const int match = a.known() && a.same_peer(src.addr, src.port)   ? 1
+                      : b.known() && b.same_peer(src.addr, src.port) ? 2
+                                                                      : 0;
+    const Learn o = learn_reset_mode(st, match);
+    return o == Learn::to_b && (st & state::active2)   ? 2
+           : o == Learn::to_a && (st & state::active1) ? 1
+                                                       : 0;
+}
+
+// Checks steady() on port idx for packets from A, B, C and from A's address
+// with another port and A's port at another address; returns how many it
+// relayed.
+int check_steady(const RelayTable &t, uint32_t idx)
+{
+    const RelaySnapshot s = t.read(idx);
+    Endpoint a_other_port = A, a_other_addr = A;
+    a_other_port.port++;
+    a_other_addr.addr++;
+    int relayed = 0;
+    for (const Endpoint &src : {A, B, C, a_other_port, a_other_addr}) {
+        PackedEndpoint to;
+        const int slot = t.steady(idx, header_peer(src), to);
+        INFO("state " << state_names(s.state) << ", from " << src.addr << ":" << src.port);
+        CHECK(slot == steady_oracle(s.state, s.a, s.b, src));
+        if (slot != 0) {
+            CHECK(to.unpack() == (slot == 1 ? s.a : s.b));
+            relayed++;
+        }
+    }
+    return relayed;
+}
+
+} // namespace
+
+TEST_CASE("steady relays exactly what learning would relay without a write, whoever wrote")
+{
+    SECTION("every reachable state, restored")
+    {
+        RelayTable t(2, state::set0);
+        int relayed = 0;
+        for (uint8_t st : {0, 1, 2, 6, 3, 7, 11, 15}) {
+            RelaySnapshot s;
+            s.state = st;
+            if ((st & state::set_mask) >= state::set1)
+                s.a = A;
+            if ((st & state::set_mask) == state::set2)
+                s.b = B;
+            REQUIRE(t.restore(1, s));
+            relayed += check_steady(t, 1);
+        }
+        CHECK(relayed == 4); // 7 and 11 one way each, 15 both
+    }
+    SECTION("learning, writes and expiry")
+    {
+        RelayTable t = table_with_a_and_b(); // SET2|ACTIVE1: B to A only
+        CHECK(check_steady(t, 1) == 1);
+        t.learn(1, A, 102); // the first packet to B
+        CHECK(check_steady(t, 1) == 2);
+        t.write_state(1, 3); // no activity: back to learning
+        CHECK(check_steady(t, 1) == 0);
+        t.learn(1, B, 103);
+        CHECK(check_steady(t, 1) == 1);
+        t.learn(1, A, 104);
+        t.learn(1, C, 105); // a reset: C alone
+        CHECK(check_steady(t, 1) == 0);
+        t.learn(1, A, 106);
+        t.learn(1, C, 106);
+        t.learn(1, A, 107);
+        CHECK(check_steady(t, 1) == 2);
+        CHECK(t.expire(1, 200, 10) == 2);
+        CHECK(check_steady(t, 1) == 0);
+    }
+}
+
 TEST_CASE("write_state keeps and forgets endpoints as the value says")
 {
     RelayTable t = table_with_a_and_b();
