@@ -3,7 +3,7 @@
 # cycles, the same on every run of the same build, so a change that makes the
 # fast path longer shows as a number, not as noise.
 #
-#   scripts/bench_instructions.sh [SCENARIO,...]     (default: relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed)
+#   scripts/bench_instructions.sh [SCENARIO,...]     (default: relay-1,relay-65536,relay-65536-onearm,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed)
 #
 # Builds the release tree (build-release, or RELAY_BENCH_BUILD_DIR) with debug
 # symbols off, runs dpdk-relay-bench under valgrind --tool=callgrind with a few
@@ -14,8 +14,11 @@
 # inlined into it: the relay dispatch, the flow cache, parse, prerouting and
 # the route, SOURCE, resolve), of each stage it
 # calls (relay_direct, classify, flush), of the whole pipeline (process_burst +
-# flush) and of the io-forward baseline loop. Writes the same as JSON to
-# bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
+# flush) and of the io-forward baseline loop; and the pipeline's mispredicted
+# conditional branches per packet in callgrind's model of a branch predictor
+# (--branch-sim: a table of two-bit counters, simpler than a real core's, but
+# a branch that goes either way at random fails in both). Writes the same as
+# JSON to bench-instructions.json (RELAY_INSTR_JSON). Needs no root.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 # shellcheck source=scripts/lib.sh
@@ -23,7 +26,7 @@ source scripts/lib.sh
 
 BUILD=${RELAY_BENCH_BUILD_DIR:-build-release}
 JSON=${RELAY_INSTR_JSON:-bench-instructions.json}
-SCENARIOS=${1:-relay-1,relay-65536,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed}
+SCENARIOS=${1:-relay-1,relay-65536,relay-65536-onearm,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed}
 ROUNDS=2      # measured rounds; measure() runs one more to warm up and check
 PACKETS=4096  # per round
 
@@ -39,12 +42,14 @@ IFS=, read -r -a names <<<"$SCENARIOS"
 for name in "${names[@]}"; do
     log "callgrind: $name"
     # The bench removes its EAL runtime dir itself.
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.out" \
+    valgrind --tool=callgrind --branch-sim=yes --callgrind-out-file="$TMP/$name.out" \
         --toggle-collect='*round_of*' --toggle-collect='*warm_up*' \
         "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
         --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
     callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null &&
-        callgrind_annotate --threshold=100 "$TMP/$name.out" >"$TMP/$name.self.txt" 2>/dev/null ||
+        callgrind_annotate --threshold=100 "$TMP/$name.out" >"$TMP/$name.self.txt" 2>/dev/null &&
+        callgrind_annotate --inclusive=yes --show=Bcm --threshold=100 "$TMP/$name.out" \
+            >"$TMP/$name.bcm.txt" 2>/dev/null ||
         die "callgrind_annotate failed for $name"
 done
 
@@ -76,6 +81,7 @@ def costs(path):
 
 for name in names:
     cost, own = costs(f"{tmp}/{name}.txt"), costs(f"{tmp}/{name}.self.txt")
+    missed = costs(f"{tmp}/{name}.bcm.txt")
 
     def incl(*keys, table=cost):
         return sum(v for fn, v in table.items() if any(k in fn for k in keys)) / packets
@@ -84,7 +90,9 @@ for name in names:
            "stages": {"process_burst itself (see below)":
                       round(incl("relay::Worker::process_burst(", table=own), 1)},
            "pipeline": round(incl("relay::Worker::process_burst(") + incl("relay::Worker::flush("), 1),
-           "baseline": round(incl("baseline_loop("), 1)}
+           "baseline": round(incl("baseline_loop("), 1),
+           "mispredicted": round(incl("relay::Worker::process_burst(", table=missed) +
+                                 incl("relay::Worker::flush(", table=missed), 3)}
     row["stages"].update({label: round(incl(*keys), 1) for label, keys in stages})
     results.append(row)
 
@@ -97,12 +105,15 @@ for label in labels:
     print(f"{label:{width}}" + "".join(f"{r['stages'][label]:>{col}.1f}" for r in results))
 print(f"{'pipeline (burst + flush)':{width}}" + "".join(f"{r['pipeline']:>{col}.1f}" for r in results))
 print(f"{'baseline io-forward':{width}}" + "".join(f"{r['baseline']:>{col}.1f}" for r in results))
+print(f"{'mispredicted branches (pipeline)':{width}}" +
+      "".join(f"{r['mispredicted']:>{col}.3f}" for r in results))
 print("\nThe first row is process_burst's own instructions, with what is inlined into it: "
       "the burst loop,\nthe classifier-free dispatch of direct relay ranges, the flow cache "
       "(lookups, inserts and\nthe rewrite of cached flows), the general parse, DEST, local "
       "delivery and the route\n(prerouting), SOURCE rewrites, the next hop's MAC (resolve) "
       "and putting packets on TX\nlists. The other stages are calls, inclusive: "
-      "relay_direct with the relay path\ninlined into it.")
+      "relay_direct with the relay path\ninlined into it. Mispredicted branches: conditional "
+      "branches per packet that\ncallgrind's model of a branch predictor gets wrong.")
 with open(out, "w") as f:
     json.dump({"packets_per_scenario": packets, "results": results}, f, indent=2)
 PY

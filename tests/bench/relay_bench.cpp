@@ -15,7 +15,10 @@
 //   relay-N    relay traffic over N learned relay ports (1 to 1,048,576: past
 //              65,536 on several addresses), each packet to a port drawn
 //              uniformly, from its A or its B endpoint; new random frames
-//              every round
+//              every round. A on lan, B on wan: a burst's packets all go
+//              the same way
+//   relay-N-onearm  the same with A and B both behind lan, as on a relay
+//              with one interface: a burst's packets go either way
 //   rewrite-N  DEST/SOURCE traffic with N DEST rules and N/2 SOURCE rules
 //              (rule_workload.hpp, as rule_bench): one packet of each of
 //              --packets flows, the same flows every round, which the workers'
@@ -142,17 +145,18 @@ Input input(uint8_t side, const std::vector<uint8_t> &f)
 }
 
 // Relay traffic. Relay port q has endpoint A on lan (10.0.x.y) and B on wan
-// (192.0.2.z). Up to 65,536 ports, one range serves every box address, and A
-// sends to the lan address, B to the wan address. Past that, ranges of 65,536
-// ports sit on aliases of lan (10.0.255.2 and up), to which both send.
+// (192.0.2.z), or one-armed, B on lan too, routed (10.1.x.y). Up to 65,536
+// ports, one range serves every box address, and A sends to the lan address,
+// B to the wan address (one-armed, the lan address too). Past that, ranges of
+// 65,536 ports sit on aliases of lan (10.0.255.2 and up), to which both send.
 class RelayScenario : public Scenario {
 public:
     static constexpr uint32_t max_ports = 16 * 65536;
 
-    RelayScenario(uint32_t ports, uint32_t packets, std::mt19937 &rng)
-        : ports_(ports), packets_(packets), rng_(rng)
+    RelayScenario(uint32_t ports, uint32_t packets, std::mt19937 &rng, bool one_arm = false)
+        : ports_(ports), packets_(packets), rng_(rng), one_arm_(one_arm)
     {
-        name = "relay-" + std::to_string(ports);
+        name = "relay-" + std::to_string(ports) + (one_arm ? "-onearm" : "");
     }
 
     bool on_aliases() const { return ports_ > 65536; }
@@ -190,6 +194,13 @@ public:
                                 .eth(lan_mac, peer_mac)
                                 .ipv4(0x0a000000 + 2 + q % 65000, dst_a)
                                 .udp(static_cast<uint16_t>(40000 + q / 65000), dport)
+                                .payload(18)
+                                .bytes());
+        if (one_arm_)
+            return input(0, Packet()
+                                .eth(lan_mac, peer_mac)
+                                .ipv4(0x0a010000 + 2 + q % 65000, dst_a)
+                                .udp(static_cast<uint16_t>(1024 + q / 65000), dport)
                                 .payload(18)
                                 .bytes());
         return input(1, Packet()
@@ -231,6 +242,7 @@ public:
 private:
     uint32_t ports_, packets_;
     std::mt19937 &rng_;
+    bool one_arm_;
     std::vector<Input> round_;
 };
 
@@ -645,9 +657,10 @@ int main(int argc, char **argv)
     std::string json;
     unsigned rounds = 51;
     uint32_t packets = 8192;
-    std::vector<std::string> names = {"relay-1",       "relay-1000",    "relay-65536",
-                                      "relay-1000000", "rewrite-1",     "rewrite-100",
-                                      "rewrite-10000", "rewrite-10000-new", "mixed"};
+    std::vector<std::string> names = {"relay-1",           "relay-1000",    "relay-65536",
+                                      "relay-65536-onearm", "relay-1000000", "rewrite-1",
+                                      "rewrite-100",       "rewrite-10000", "rewrite-10000-new",
+                                      "mixed"};
     bool huge = false;
     uint16_t workers = 1;
     for (int i = 1; i < argc; i++) {
@@ -702,7 +715,10 @@ int main(int argc, char **argv)
             try {
                 if (name.rfind("relay-", 0) == 0) {
                     const uint32_t ports = size_of(name, "relay-", 1, RelayScenario::max_ports);
-                    relay = std::make_unique<RelayScenario>(ports, packets, rng);
+                    const std::string plain = "relay-" + std::to_string(ports);
+                    if (name != plain && name != plain + "-onearm")
+                        fail("unknown scenario " + name);
+                    relay = std::make_unique<RelayScenario>(ports, packets, rng, name != plain);
                     build(*relay, config_text(0, 0, relay->lan_keys()) + relay->rules() +
                                       "relay: { initial_state: enabled }\n",
                           d);
