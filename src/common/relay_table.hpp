@@ -154,9 +154,9 @@ public:
         // that endpoint in `to`, or 0 when the packet needs the full learning
         // step, which is also the answer when a writer is at the entry: the
         // learning step waits for it and reads again. Reads only, in one
-        // seqlock pass and without a loop or a branch, so that the compiler
-        // keeps the fields in registers; the writer has worked out which
-        // sources qualify (Entry::from_a, from_b).
+        // seqlock pass and without a loop, so that the compiler keeps the
+        // fields in registers; the writer has worked out which sources
+        // qualify (Entry::from_a, from_b).
         int steady(uint32_t idx, uint64_t peer, PackedEndpoint &to) const
         {
             const Entry &e = entries_[idx];

@@ -189,20 +189,15 @@ public:
         const uint16_t dport = static_cast<uint16_t>(on_aliases() ? q % 65536 : 65536 - ports_ + q);
         const Ipv4 dst_a = on_aliases() ? alias(q / 65536) : 0x0a000001;
         const Ipv4 dst_b = on_aliases() ? alias(q / 65536) : 0xc0000201;
-        if (side == 0)
+        if (side == 0 || one_arm_) {
+            const bool b = side == 1; // one-armed B: 10.1.x.y, routed
             return input(0, Packet()
                                 .eth(lan_mac, peer_mac)
-                                .ipv4(0x0a000000 + 2 + q % 65000, dst_a)
-                                .udp(static_cast<uint16_t>(40000 + q / 65000), dport)
+                                .ipv4((b ? 0x0a010002 : 0x0a000002) + q % 65000, dst_a)
+                                .udp(static_cast<uint16_t>((b ? 1024 : 40000) + q / 65000), dport)
                                 .payload(18)
                                 .bytes());
-        if (one_arm_)
-            return input(0, Packet()
-                                .eth(lan_mac, peer_mac)
-                                .ipv4(0x0a010000 + 2 + q % 65000, dst_a)
-                                .udp(static_cast<uint16_t>(1024 + q / 65000), dport)
-                                .payload(18)
-                                .bytes());
+        }
         return input(1, Packet()
                             .eth(wan_mac, peer_mac)
                             .ipv4(0xc0000200 + 2 + q % 250, dst_b)
