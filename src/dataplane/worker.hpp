@@ -57,8 +57,11 @@ public:
     // with its drop reason counted. Nothing is sent until flush().
     void process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, uint16_t n);
 
-    // Sends the TX lists and commits the burst's counters.
+    // Sends the TX lists; commits the counts every commit_bursts bursts.
     void flush();
+    // Commits the counts that flush() has not committed yet. The poll loop
+    // calls it when idle and when it stops.
+    void commit();
 
     struct TxList {
         // A burst's packets plus the ARP requests it may originate; fragments
@@ -167,6 +170,7 @@ private:
     uint16_t queue_;
     LcoreCounters &counters_;
     Counters local_;
+    uint32_t uncommitted_bursts_ = 0;
     const TableCounters *table_counters_ = nullptr; // this worker's, of the burst's table
     // The last ARP request this worker sent per next hop, to send at most one
     // a second; a small direct-mapped cache, private to the worker.

@@ -403,6 +403,7 @@ size_t drain(const Device &d)
             w.flush();
         }
     }
+    w.commit(); // as the poll loop does once idle
 }
 
 // Runs loop(q) for queues 0 to queues - 1 at once, queue q on the q-th lcore
