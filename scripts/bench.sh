@@ -68,7 +68,7 @@ if [ "$WHICH" != rules ]; then
         opts+=(--huge)
     else
         log "no 1 GB of free hugepages: dpdk-relay-bench runs with --no-huge, and its TLB misses" \
-            "inflate the figures (echo 1024 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)"
+            "inflate the figures (echo 1024 > /proc/sys/vm/nr_hugepages; mkdir -p /dev/hugepages; mount -t hugetlbfs nodev /dev/hugepages)"
     fi
     [ "$(nproc)" -ge 2 ] && opts+=(--workers 2)
     log "== dpdk-relay-bench ${opts[*]}"

@@ -30,12 +30,14 @@ BG_PID=
 STOP="$TMP/stop"
 HUGE_BEFORE=
 MOUNTED=
+MADE_DIR=
 STEP=setup
 HUGE_MB=512
 
 cleanup() {
     relay_cleanup # dpdk-dumpcap runs as BG_PID
     [ -n "$MOUNTED" ] && umount /dev/hugepages
+    [ -n "$MADE_DIR" ] && rmdir /dev/hugepages
     [ -n "$HUGE_BEFORE" ] && echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
 }
 trap cleanup EXIT
@@ -62,10 +64,14 @@ scrape() {
 }
 
 # hugepages: $HUGE_MB of 2 MB pages free on a mounted hugetlbfs, reserving
-# and mounting what is missing.
+# and mounting what is missing (a machine without systemd may lack even the
+# mount point).
 hugepages() {
     local free need=$((HUGE_MB / 2))
-    grep -q hugetlbfs /proc/mounts || { mount -t hugetlbfs nodev /dev/hugepages && MOUNTED=1; } || return 1
+    if ! grep -q hugetlbfs /proc/mounts; then
+        [ -d /dev/hugepages ] || { mkdir /dev/hugepages && MADE_DIR=1; } || return 1
+        mount -t hugetlbfs nodev /dev/hugepages && MOUNTED=1 || return 1
+    fi
     free=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
     if [ "$free" -lt "$need" ]; then
         HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
