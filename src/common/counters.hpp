@@ -1,8 +1,8 @@
 // Every dataplane counter, declared once with its name and meaning. Telemetry,
 // the final report on exit and the tests are all generated from this table.
 //
-// Counters are per lcore: a worker accumulates into a local Counters during a
-// burst and commits once per burst with relaxed load + store (never a
+// Counters are per lcore: a worker accumulates into a local Counters over a
+// few bursts and commits them with relaxed load + store (never a
 // read-modify-write: each lcore is the only writer of its own block). Readers
 // sum the blocks of all lcores.
 #pragma once

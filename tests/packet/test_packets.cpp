@@ -106,21 +106,26 @@ struct Rig : relay::test::Box {
         return run_burst({frame}, in_port);
     }
 
+    // A frame as a PMD would hand it over, fenced where ASan can tell.
+    static rte_mbuf *mbuf(const std::vector<uint8_t> &frame)
+    {
+        rte_mbuf *m = rte_pktmbuf_alloc(rx_pool);
+        REQUIRE(m != nullptr);
+        char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+        REQUIRE(p != nullptr);
+        std::memcpy(p, frame.data(), frame.size());
+        relay::test::fence(m);
+        return m;
+    }
+
     // The frames as one burst.
     Out run_burst(const std::vector<std::vector<uint8_t>> &frames, uint16_t in_port = 0)
     {
         REQUIRE(frames.size() <= burst_size);
         rte_mbuf *burst[burst_size], *received[burst_size];
         const auto n = static_cast<uint16_t>(frames.size());
-        for (uint16_t i = 0; i < n; i++) {
-            rte_mbuf *m = rte_pktmbuf_alloc(rx_pool);
-            REQUIRE(m != nullptr);
-            char *p = rte_pktmbuf_append(m, static_cast<uint16_t>(frames[i].size()));
-            REQUIRE(p != nullptr);
-            std::memcpy(p, frames[i].data(), frames[i].size());
-            relay::test::fence(m);
-            burst[i] = received[i] = m;
-        }
+        for (uint16_t i = 0; i < n; i++)
+            burst[i] = received[i] = mbuf(frames[i]);
         worker().process_burst(*tables, in_port, burst, n);
         Out out;
         for (uint16_t port = 0; port < max_ports; port++) {
@@ -555,6 +560,41 @@ TEST_CASE("a relayed packet whose TTL would expire is dropped")
         {"TTL 2 leaves with 1", {}, from(mac_a, host_a, port_a, box, 3000, 2).bytes(),
          relayed(mac_b, host_b, port_b, port_a, box, 3000, 1), Counter::relayed_packets},
     });
+}
+
+TEST_CASE("a worker publishes its counts every 16 bursts, and the rest on commit()")
+{
+    Rig rig(state::set0);
+    Worker &w = rig.worker();
+    auto published = [&rig](Counter c) { return rig.counters[0].get(static_cast<size_t>(c)); };
+    // A frame for another MAC: dropped, so flush() has nothing to send (the
+    // rig has no ethdevs) and only commits.
+    Packet p;
+    p.eth(other_mac, mac_a).ipv4(host_a, box, 64).udp(port_a, 3000).payload(21, 1);
+    const std::vector<uint8_t> frame = p.bytes();
+    auto burst = [&] {
+        rte_mbuf *m = Rig::mbuf(frame);
+        w.process_burst(*rig.tables, 0, &m, 1);
+        w.flush();
+    };
+    for (int i = 1; i < 16; i++)
+        burst();
+    CHECK(published(Counter::rx_packets) == 0);
+    burst(); // the 16th
+    CHECK(published(Counter::rx_packets) == 16);
+    CHECK(published(Counter::drop_not_for_us) == 16);
+    CHECK(w.pending_counters()[Counter::rx_packets] == 0);
+    burst();
+    CHECK(published(Counter::rx_packets) == 16);
+    w.commit();
+    CHECK(published(Counter::rx_packets) == 17);
+    CHECK(published(Counter::drop_not_for_us) == 17);
+    CHECK(w.pending_counters()[Counter::rx_packets] == 0);
+    for (int i = 1; i < 16; i++) // commit() starts the count of 16 again
+        burst();
+    CHECK(published(Counter::rx_packets) == 17);
+    burst();
+    CHECK(published(Counter::rx_packets) == 33);
 }
 
 TEST_CASE("ARP and ICMP echo for the box's addresses")
