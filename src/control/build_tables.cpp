@@ -124,6 +124,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
     t->learn_policy.reset_interval = config.relay.reset_interval;
     t->learn_policy.probation_packets = config.relay.probation_packets;
     t->learn_policy.probation_ms = config.relay.probation_ms;
+    t->port_counters = config.relay.port_counters;
 
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];

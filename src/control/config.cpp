@@ -199,6 +199,15 @@ private:
         return v.node.Scalar();
     }
 
+    // true or false, as YAML 1.2 spells them.
+    bool boolean(const Value &v) const
+    {
+        const std::string s = scalar(v);
+        if (s != "true" && s != "false")
+            fail(v, quoted(s) + " is not true or false");
+        return s == "true";
+    }
+
     // A decimal number in [lo, hi]; `what` names what it should be.
     uint64_t number(const Value &v, uint64_t lo, uint64_t hi, const std::string &what) const
     {
@@ -552,7 +561,8 @@ private:
     {
         const Fields f = mapping(
             v, {"initial_state", "learning", "allow", "probation_packets", "probation_ms",
-                "reset_interval", "idle_timeout", "state_file", "state_interval"});
+                "reset_interval", "idle_timeout", "state_file", "state_interval",
+                "port_counters"});
         RelayConfig r;
         if (const Value *s = f.find("initial_state")) {
             const std::string state = scalar(*s);
@@ -584,6 +594,8 @@ private:
         }
         if (const Value *i = f.find("state_interval"))
             r.state_interval = static_cast<uint32_t>(number(*i, 1, 86400, "a number of seconds"));
+        if (const Value *c = f.find("port_counters"))
+            r.port_counters = boolean(*c);
         return r;
     }
 

@@ -107,6 +107,7 @@ struct RelayConfig {
     uint32_t idle_timeout = 0; // seconds; 0 = never
     std::string state_file;    // empty: none; relative to the config file's directory
     uint32_t state_interval = 10; // seconds between saves of the state file
+    bool port_counters = true;    // each relay port's packets and bytes, per direction
 };
 
 struct Config {

@@ -211,6 +211,8 @@ std::array<uint64_t, 4> Runtime::port_counts(uint32_t entry) const
     std::array<uint64_t, 4> sum{};
     if (entry < carried_ports.size())
         sum = carried_ports[entry];
+    if (!tables->port_counters)
+        return sum;
     for (const TableCounters &c : tables->counters) {
         const RelayPortCounters &pc = c.ports[entry];
         sum[0] += pc.to_a_packets.load(std::memory_order_relaxed);

@@ -86,6 +86,8 @@ void port_reply(rte_tel_data *d, const Tables &t, uint32_t e)
         add_endpoint(d, "a", s.a, s.seen_a);
     if (s.b.known())
         add_endpoint(d, "b", s.b, s.seen_b);
+    if (!t.port_counters)
+        return;
     const std::array<uint64_t, 4> sums = runtime->port_counts(e);
     rte_tel_data_add_dict_u64(d, "to_a_packets", sums[0]);
     rte_tel_data_add_dict_u64(d, "to_a_bytes", sums[1]);

@@ -35,7 +35,7 @@ void Tables::add_counters(uint16_t workers)
     counters.clear();
     for (uint16_t q = 0; q < workers; q++) {
         TableCounters c;
-        c.ports = HugeArray<RelayPortCounters>(relay_entries ? relay_entries : 1);
+        c.ports = HugeArray<RelayPortCounters>(port_counters && relay_entries ? relay_entries : 1);
         c.rule_hits.reset(new std::atomic<uint64_t>[actions.empty() ? 1 : actions.size()]());
         counters.push_back(std::move(c));
     }

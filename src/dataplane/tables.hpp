@@ -80,7 +80,7 @@ struct RelayPortCounters {
 // the table because a reload renumbers both; the control side carries their
 // sums over to the next table. dataplane: rw (its own lcore only), control: ro.
 struct TableCounters {
-    HugeArray<RelayPortCounters> ports;                 // by relay entry
+    HugeArray<RelayPortCounters> ports; // by relay entry; one, a sink, without port_counters
     std::unique_ptr<std::atomic<uint64_t>[]> rule_hits; // by rule
 };
 
@@ -114,6 +114,7 @@ struct Tables {
     bool relay_every = false;
     std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
     uint32_t relay_entries = 0;
+    bool port_counters = true; // relay.port_counters: TableCounters::ports hold the counts
     std::vector<RuleAction> actions;
     std::vector<uint32_t> rule_entries; // classifier entries per rule, for display
     std::unique_ptr<Classifier> prerouting, postrouting; // null: no rules on that hook

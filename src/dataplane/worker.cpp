@@ -414,7 +414,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
     uint32_t relay_entry[burst_size];
     RelayBurst rb{};
     if (relays)
-        rb = RelayBurst{t.relay->reader(), table_counters_->ports.data(), now};
+        rb = relay_burst(t, now);
     // Their rule hits, counted by runs of the same rule.
     uint32_t run_rule = no_rule, run = 0;
     for (uint16_t i = 0; i < n; i++) {
@@ -428,7 +428,7 @@ void Worker::process_burst(const Tables &t, uint16_t in_port, rte_mbuf **pkts, u
                 }
                 run++;
                 rb.table.prefetch(s->entry);
-                rte_prefetch0(&rb.counters[s->entry]);
+                rte_prefetch0(&rb.counters[s->entry & rb.counted]);
                 relay_pkts[d] = pkts[i];
                 relay_entry[d++] = s->entry;
                 continue;
@@ -731,7 +731,7 @@ Worker::Verdict Worker::relay_matched(const Tables &t, uint16_t in_port, const P
         return drop(Counter::drop_local_unhandled); // a range its table lacks: never index past it
     if (p.fragmented)
         return drop(Counter::drop_fragment);
-    const RelayBurst rb{t.relay->reader(), table_counters_->ports.data(), now};
+    const RelayBurst rb = relay_burst(t, now);
     const Verdict v = relay(t, in_port, p.m, p.ip, p.ihl, p.total, entry, rb);
     if (v.send) {
         local_.add(Counter::relayed_packets);
@@ -909,7 +909,7 @@ Worker::Verdict Worker::relay_learning(const Tables &t, uint16_t in_port, rte_mb
     const rte_be32_t new_dst = rte_cpu_to_be_32(to.addr());
     const uint16_t out_port = to.ifport();
     const rte_ether_addr &out_mac = t.ports[out_port].mac;
-    RelayPortCounters &pc = rb.counters[entry];
+    RelayPortCounters &pc = rb.counters[entry & rb.counted];
 
     RELAY_AUDIT_BEGIN(ip, false); // relaying takes no fragments
     const CsumDelta addresses = readdress(ip, new_src, new_dst);

@@ -126,9 +126,17 @@ private:
     // What relaying keeps in registers over a burst (RelayTable::Reader).
     struct RelayBurst {
         RelayTable::Reader table;
-        RelayPortCounters *counters; // this worker's, by entry
+        RelayPortCounters *counters; // this worker's, by entry & counted
+        // ~0, or 0 without per-port counts (relay.port_counters: false): then
+        // every packet counts into entry 0's, which nothing reports and
+        // which stays in the cache.
+        uint32_t counted;
         uint32_t now;
     };
+    RelayBurst relay_burst(const Tables &t, uint32_t now) const
+    {
+        return {t.relay->reader(), table_counters_->ports.data(), t.port_counters ? ~0u : 0, now};
+    }
     [[gnu::noinline]] void relay_direct(const Tables &t, uint16_t in_port, rte_mbuf *const *pkts,
                                         const uint32_t *entries, uint16_t n, RelayBurst burst);
     Verdict relay(const Tables &t, uint16_t in_port, rte_mbuf *m, rte_ipv4_hdr *ip, uint16_t ihl,

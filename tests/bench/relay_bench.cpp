@@ -19,6 +19,8 @@
 //              the same way
 //   relay-N-onearm  the same with A and B both behind lan, as on a relay
 //              with one interface: a burst's packets go either way
+//   relay-N-uncounted  relay-N without per-port counts (relay.port_counters:
+//              false)
 //   rewrite-N  DEST/SOURCE traffic with N DEST rules and N/2 SOURCE rules
 //              (rule_workload.hpp, as rule_bench): one packet of each of
 //              --packets flows, the same flows every round, which the workers'
@@ -153,10 +155,12 @@ class RelayScenario : public Scenario {
 public:
     static constexpr uint32_t max_ports = 16 * 65536;
 
-    RelayScenario(uint32_t ports, uint32_t packets, std::mt19937 &rng, bool one_arm = false)
-        : ports_(ports), packets_(packets), rng_(rng), one_arm_(one_arm)
+    RelayScenario(uint32_t ports, uint32_t packets, std::mt19937 &rng, bool one_arm = false,
+                  bool counted = true)
+        : ports_(ports), packets_(packets), rng_(rng), one_arm_(one_arm), counted_(counted)
     {
-        name = "relay-" + std::to_string(ports) + (one_arm ? "-onearm" : "");
+        name = "relay-" + std::to_string(ports) + (one_arm ? "-onearm" : "") +
+               (counted ? "" : "-uncounted");
     }
 
     bool on_aliases() const { return ports_ > 65536; }
@@ -181,6 +185,12 @@ public:
                  std::to_string(std::min<uint32_t>(65535, ports_ - i * 65536 - 1)) +
                  " -j RELAY\"\n";
         return s;
+    }
+
+    std::string relay_section() const
+    {
+        return std::string("relay: { initial_state: enabled") +
+               (counted_ ? "" : ", port_counters: false") + " }\n";
     }
 
     // A packet from endpoint A (side 0) or B (side 1) of relay port q.
@@ -237,7 +247,7 @@ public:
 private:
     uint32_t ports_, packets_;
     std::mt19937 &rng_;
-    bool one_arm_;
+    bool one_arm_, counted_;
     std::vector<Input> round_;
 };
 
@@ -712,11 +722,13 @@ int main(int argc, char **argv)
                 if (name.rfind("relay-", 0) == 0) {
                     const uint32_t ports = size_of(name, "relay-", 1, RelayScenario::max_ports);
                     const std::string plain = "relay-" + std::to_string(ports);
-                    if (name != plain && name != plain + "-onearm")
+                    const bool one_arm = name == plain + "-onearm";
+                    const bool counted = name != plain + "-uncounted";
+                    if (name != plain && !one_arm && counted)
                         fail("unknown scenario " + name);
-                    relay = std::make_unique<RelayScenario>(ports, packets, rng, name != plain);
+                    relay = std::make_unique<RelayScenario>(ports, packets, rng, one_arm, counted);
                     build(*relay, config_text(0, 0, relay->lan_keys()) + relay->rules() +
-                                      "relay: { initial_state: enabled }\n",
+                                      relay->relay_section(),
                           d);
                     learn(*relay, *relay, d);
                     results.push_back(measure(*relay, d, rounds));

@@ -321,6 +321,32 @@ TEST_CASE("relayed packets carry the receiving endpoint's box address and MAC")
     CHECK(rig.port_counters(0).to_a_bytes.load() == 20 + 8 + 21);
 }
 
+TEST_CASE("without per-port counters a relay relays the same and keeps no counts a port")
+{
+    std::string text = rig_config;
+    text.replace(text.find("initial_state: INITIAL"), 22,
+                 "initial_state: INITIAL, port_counters: false");
+    Rig rig(state::set0, text);
+    // Relay ports 3000-3099 on every address and 5000-5009 on one: a sink,
+    // not an array of 110.
+    CHECK(rig.tables->counters[0].ports.size() == 1);
+    const auto sink = [&rig] {
+        const RelayPortCounters &pc = rig.tables->counters[0].ports[0];
+        return pc.to_a_packets.load() + pc.to_b_packets.load();
+    };
+    run_steps(rig, {
+        {"A", {}, from(mac_a, host_a, port_a, box, 3007).bytes(), {},
+         Counter::drop_relay_unlearned},
+        {"B to A", {}, from(mac_b, host_b, port_b, box, 3007).bytes(),
+         relayed(mac_a, host_a, port_a, port_b, box, 3007), Counter::relayed_packets},
+        {"A to B", {}, from(mac_a, host_a, port_a, box, 3007).bytes(),
+         relayed(mac_b, host_b, port_b, port_a, box, 3007), Counter::relayed_packets},
+    });
+    CHECK(sink() == 2); // counted into the sink, whatever the port
+    CHECK(rig.relay().read(7).state == (state::set0 | state::set1 | state::set2 |
+                                        state::active1 | state::active2));
+}
+
 TEST_CASE("checksums through the relay")
 {
     Rig rig(state::set0);

@@ -362,6 +362,8 @@ TEST_CASE("bad configs name file, line, column and key")
          "relay.yaml:5:15: relay.state_file: has no value"},
         {"a state interval of 0", two_ports + "relay:\n  state_interval: 0\n",
          "relay.yaml:5:19: relay.state_interval: \"0\" is not a number of seconds (1-86400)"},
+        {"port counters neither on nor off", two_ports + "relay:\n  port_counters: yes\n",
+         "relay.yaml:5:18: relay.port_counters: \"yes\" is not true or false"},
     };
     for (const BadConfig &c : cases) {
         INFO(c.name << "\n" << c.yaml);
@@ -464,6 +466,14 @@ TEST_CASE("idle timeouts and the state file")
     CHECK(c.relay.state_interval == 30);
     CHECK(parse_config(two_ports + "relay: { state_file: /var/lib/r.json }\n", "r.yaml")
               .relay.state_file == "/var/lib/r.json");
+}
+
+TEST_CASE("per-port counters are on unless relay.port_counters says false")
+{
+    CHECK(parse_config(two_ports, "r.yaml").relay.port_counters);
+    CHECK(parse_config(two_ports + "relay: { port_counters: true }\n", "r.yaml").relay.port_counters);
+    CHECK(!parse_config(two_ports + "relay: { port_counters: false }\n", "r.yaml")
+               .relay.port_counters);
 }
 
 TEST_CASE("learning modes, allow prefixes and the reset limit")
