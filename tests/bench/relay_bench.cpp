@@ -51,6 +51,7 @@
 #include <rte_ring.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <unistd.h>
@@ -60,9 +61,15 @@ using namespace relay::bench;
 
 namespace {
 
+bool eal_up = false; // once it is, fail() removes EAL's runtime directory too
+
 [[noreturn]] void fail(const std::string &what)
 {
     std::fprintf(stderr, "dpdk-relay-bench: %s\n", what.c_str());
+    if (eal_up) {
+        std::error_code ignored;
+        std::filesystem::remove_all(rte_eal_get_runtime_dir(), ignored);
+    }
     std::exit(1);
 }
 
@@ -698,12 +705,14 @@ int main(int argc, char **argv)
     std::vector<const char *> eal = {"dpdk-relay-bench", "-m", "1024", "--no-pci",
                                      "--no-telemetry", "-l", lcores.c_str(), "--file-prefix",
                                      prefix.c_str(), "--log-level", "*:error"};
-    if (!huge)
-        eal.insert(eal.begin() + 1, "--no-huge");
+    // Without hugepages, or with their files unlinked once mapped, so that a
+    // failing run leaves none behind.
+    eal.insert(eal.begin() + 1, huge ? "--huge-unlink" : "--no-huge");
     if (rte_eal_init(int(eal.size()), const_cast<char **>(eal.data())) < 0)
         fail(huge ? "EAL initialisation failed: --huge needs 1 GB of free hugepages on a "
                     "mounted hugetlbfs, --workers N needs N cores"
                   : "EAL initialisation failed: --workers N needs N cores");
+    eal_up = true;
     {
         const Device d = make_device(packets, workers);
         const double overhead = timer_overhead();
