@@ -102,8 +102,12 @@ public:
             for (const Value &entry : list(*v))
                 c.routes.push_back(route(c, entry));
         if (const Value *v = top.find("rules"))
-            for (const Value &entry : list(*v))
+            for (const Value &entry : list(*v)) {
+                if (c.rules.size() == max_rules)
+                    fail(entry, "one rule too many: a config holds at most " +
+                                    std::to_string(max_rules) + " rules");
                 c.rules.push_back(rule(entry));
+            }
         check_rules(c);
         if (const Value *v = top.find("relay"))
             c.relay = relay(*v);

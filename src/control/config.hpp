@@ -6,6 +6,7 @@
 #include "ipv4.hpp"
 #include "relay_state.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,8 @@ struct SourceMark {
 // to what a 16-bit mbuf data room holds with its headroom.
 constexpr uint16_t min_mtu = 576, max_mtu = 9216;
 constexpr uint16_t min_buffer_size = 2048, max_buffer_size = 65280;
+// The relay tables number rules and RELAY ranges in 16 bits.
+constexpr size_t max_rules = 65536;
 
 // address and aliases (PortAddresses): the box's own on this port.
 struct PortConfig : PortAddresses {

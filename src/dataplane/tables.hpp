@@ -40,7 +40,7 @@ struct RelayRange {
     uint32_t base = 0;
     uint16_t lo = 0, hi = 0;
     Ipv4 address = 0;  // 0: every box address
-    uint16_t rule = 0; // index in the config's rules
+    uint16_t rule = 0; // index in the config's rules (at most max_rules of them)
     uint32_t idle_timeout = 0; // seconds an endpoint may stay silent; 0: forever
     LearningMode learning = LearningMode::reset;
     std::vector<Prefix> allow; // sources it may learn; empty: any
@@ -112,7 +112,7 @@ struct Tables {
     // kinds.
     std::vector<uint32_t> relay_home;
     bool relay_every = false;
-    std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges
+    std::vector<uint16_t> entry_range; // RelayTable entry -> index in ranges (one a RELAY rule)
     uint32_t relay_entries = 0;
     bool port_counters = true; // relay.port_counters: TableCounters::ports hold the counts
     std::vector<RuleAction> actions;

@@ -476,6 +476,21 @@ TEST_CASE("per-port counters are on unless relay.port_counters says false")
                .relay.port_counters);
 }
 
+TEST_CASE("a config holds at most max_rules rules")
+{
+    // The relay tables number rules and RELAY ranges in 16 bits: one more
+    // would count a RELAY rule's hits on another rule and give its ports
+    // another range's settings.
+    std::string text = two_ports + "rules:\n";
+    for (size_t i = 0; i < max_rules; i++)
+        text += "  - \"-A PREROUTING -p tcp -d 10.0.0.9 -j DEST --to=10.0.0.8\"\n";
+    CHECK(parse_config(text, "r.yaml").rules.size() == max_rules);
+    text += "  - \"-A PREROUTING -p udp --dport 4000:4099 -j RELAY\"\n";
+    CHECK_THROWS_WITH(parse_config(text, "r.yaml"),
+                      "r.yaml:65541:5: rules[65536]: one rule too many: a config holds at most "
+                      "65536 rules");
+}
+
 TEST_CASE("learning modes, allow prefixes and the reset limit")
 {
     const Config c = parse_config(
