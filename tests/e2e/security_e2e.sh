@@ -15,7 +15,7 @@ e2e_check $# 1 "$0 DPDK_RELAY [WORKERS]"
 
 RELAY_BIN=$1
 WORKERS=${2:-1}
-PFX="sec$$"
+PFX="rlys$$"                 # namespaces PFX-sw, PFX-r, PFX-c1..3, named as netns_sweep_stale expects
 FPREFIX="relay-sec-$$"
 TMP=$(mktemp -d)
 RELAY_LOG="$TMP/relay.log"
