@@ -23,7 +23,10 @@ namespace relay {
 
 namespace {
 
-constexpr uint16_t prefetch_ahead = 3;
+// How many packets ahead the first pass prefetches a header: about 160 cycles
+// of its work, more than a miss to the last-level cache, where a NIC's DDIO
+// leaves the frames (3 packets, about 30 cycles, measured up to 9% slower).
+constexpr uint16_t prefetch_ahead = 16;
 // Idle poll loops between commits of their cycle count and of what busy
 // loops left: often enough for a reader that samples every second, rarely
 // enough to cost nothing.
