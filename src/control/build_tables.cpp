@@ -5,9 +5,18 @@
 
 #include <netinet/in.h>
 
+#include <limits>
 #include <sstream>
 
 namespace relay {
+
+// A config's rule numbers, and so its RELAY ranges' numbers, fit the tables'
+// 16-bit fields.
+template <typename T>
+constexpr bool numbers_rules = max_rules - 1 <= std::numeric_limits<T>::max();
+static_assert(numbers_rules<decltype(RelayRange::rule)> &&
+              numbers_rules<decltype(Tables::RelaySlot::rule)> &&
+              numbers_rules<decltype(Tables::entry_range)::value_type>);
 
 namespace {
 
