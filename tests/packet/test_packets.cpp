@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -295,6 +296,44 @@ relay: { initial_state: INITIAL }
     CHECK(rig.rule_hits(0) == 1);
     CHECK(rig.rule_hits(1) == 1);
     CHECK(rig.rule_hits(2) == 1);
+}
+
+TEST_CASE("a relay datagram takes the classifier-free path wherever it sits in a burst")
+{
+    // The first pass puts direct relay datagrams aside a few packets behind
+    // the header checks, and the last few after them: every position of
+    // bursts shorter and longer than that, relay datagrams alone or between
+    // pings, which the general path answers. A relay datagram that reached
+    // the general path would look its flow up in the flow cache.
+    Rig rig(state::set0);
+    run_steps(rig, {
+        {"A", {}, from(mac_a, host_a, port_a).bytes(), {}, Counter::drop_relay_unlearned},
+        {"B to A", {}, from(mac_b, host_b, port_b).bytes(),
+         relayed(mac_a, host_a, port_a, port_b), Counter::relayed_packets},
+    });
+    const auto datagram = from(mac_a, host_a, port_a).bytes();
+    const auto out = relayed(mac_b, host_b, port_b, port_a);
+    const auto ping =
+        Packet().eth(box_mac, mac_c).ipv4(host_c, box, 64, 1).icmp_echo(8, 7, 1).payload(8).bytes();
+    for (const uint16_t n : {1, 2, 3, 4, 5, 6, 9, 31, 32}) {
+        for (const bool pings : {false, true}) {
+            INFO(n << " frames" << (pings ? ", every other one a ping" : ""));
+            std::vector<std::vector<uint8_t>> burst;
+            size_t datagrams = 0;
+            for (uint16_t i = 0; i < n; i++) {
+                const bool relay = !pings || i % 2 == 1 || n == 1;
+                burst.push_back(relay ? datagram : ping);
+                datagrams += relay;
+            }
+            const Rig::Out o = rig.run_burst(burst);
+            CHECK(o.counts[Counter::relayed_packets] == datagrams);
+            CHECK(o.counts[Counter::icmp_echo_replies] == n - datagrams);
+            CHECK(o.counts[Counter::flow_cache_misses] + o.counts[Counter::flow_cache_hits] == 0);
+            CHECK(size_t(std::count_if(o.all.begin(), o.all.end(),
+                                    [&](const Rig::Frame &f) { return f.bytes == out; })) ==
+                  datagrams);
+        }
+    }
 }
 
 TEST_CASE("relayed packets carry the receiving endpoint's box address and MAC")
