@@ -40,6 +40,11 @@
 //
 // --huge runs EAL on hugepages (1 GB), as a production relay does; without it
 // every mbuf touch risks a TLB miss that a deployment would not see.
+//
+// Before the scenarios it times a chain of dependent loads at random in 1, 4,
+// 16 and 64 MiB of EAL memory (load_latency): how far this machine's caches
+// reach at the time of the run, which on a shared host changes from run to
+// run and decides what the large relay scenarios cost.
 #include "bench_util.hpp"
 #include "rule_workload.hpp"
 
@@ -47,11 +52,13 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <unistd.h>
@@ -575,8 +582,45 @@ Result measure(Scenario &s, const Device &d, unsigned rounds)
     return r;
 }
 
+// How long a load takes that waits for the one before it, at random lines of
+// EAL memory (hugepages with --huge) spanning `mib` MiB: what a cache miss
+// costs on this machine at that working set. A guest's lscpu names the
+// host's cache sizes, not how much of them the guest gets; this shows where
+// a scenario's tables stop fitting.
+struct LoadLatency {
+    unsigned mib;
+    double cycles;
+};
+
+LoadLatency load_latency(unsigned mib)
+{
+    const size_t lines = size_t(mib) << 14; // 64-byte lines
+    auto *buf = static_cast<uint8_t *>(rte_malloc("load_latency", lines * 64, 64));
+    if (!buf)
+        fail("cannot allocate " + std::to_string(mib) + " MiB for the load latency probe");
+    std::vector<uint32_t> order(lines);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937(mib));
+    for (size_t i = 0; i < lines; i++)
+        *reinterpret_cast<void **>(buf + size_t(order[i]) * 64) =
+            buf + size_t(order[(i + 1) % lines]) * 64;
+    void *p = buf + size_t(order[0]) * 64;
+    for (size_t i = 0; i < lines; i++) // once round, into the caches as far as it fits
+        p = *static_cast<void **>(p);
+    constexpr uint32_t loads = 1u << 20;
+    const uint64_t t0 = rte_rdtsc_precise();
+    for (uint32_t i = 0; i < loads; i++)
+        p = *static_cast<void **>(p);
+    const uint64_t cycles = rte_rdtsc_precise() - t0;
+    if (p == nullptr) // never: it keeps the chase from being optimised away
+        fail("the load latency probe lost its chain");
+    rte_free(buf);
+    return {mib, double(cycles) / loads};
+}
+
 void report(const std::vector<Result> &results, const std::string &json, unsigned rounds,
-            uint32_t packets, uint16_t workers, double overhead)
+            uint32_t packets, uint16_t workers, double overhead,
+            const std::vector<LoadLatency> &latency)
 {
     const double hz = double(rte_get_tsc_hz());
     std::printf("\n%-15s %10s %10s %10s %8s %12s", "scenario", "base c/p", "relay c/p", "above",
@@ -612,7 +656,7 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
                  "{\n  \"tsc_hz\": %.0f,\n  \"checksum_audit\": %s,\n  \"rounds\": %u,\n"
                  "  \"packets_per_round\": %u,\n  \"burst\": %u,\n  \"workers\": %u,\n"
                  "  \"timer_overhead_cycles_per_round\": %.1f,\n  \"loadavg_1min\": %.2f,\n"
-                 "  \"scenarios\": [\n",
+                 "  \"load_latency_cycles\": {",
                  hz,
 #ifdef NDEBUG
                  "false",
@@ -620,6 +664,9 @@ void report(const std::vector<Result> &results, const std::string &json, unsigne
                  "true",
 #endif
                  rounds, packets, unsigned(burst_size), unsigned(workers), overhead, load[0]);
+    for (size_t i = 0; i < latency.size(); i++)
+        std::fprintf(f, "%s\"%u_mib\": %.1f", i ? ", " : "", latency[i].mib, latency[i].cycles);
+    std::fprintf(f, "},\n  \"scenarios\": [\n");
     for (size_t i = 0; i < results.size(); i++) {
         const Result &r = results[i];
         const double b = median(r.base), p = median(r.pipe);
@@ -720,6 +767,14 @@ int main(int argc, char **argv)
                     "%u rounds, %s\n",
                     double(rte_get_tsc_hz()) / 1e9, packets, unsigned(burst_size), rounds,
                     build_note());
+        std::vector<LoadLatency> latency;
+        std::printf("a dependent load at random in");
+        for (unsigned mib : {1u, 4u, 16u, 64u}) {
+            latency.push_back(load_latency(mib));
+            std::printf("%s %u MiB: %.0f cycles", mib == 1 ? "" : ",", mib, latency.back().cycles);
+        }
+        std::printf("\n");
+        std::fflush(stdout);
         std::mt19937 rng(20261127);
         std::vector<Result> results;
         for (const std::string &name : names) {
@@ -766,7 +821,7 @@ int main(int argc, char **argv)
             std::printf("measured %s\n", name.c_str());
             std::fflush(stdout);
         }
-        report(results, json, rounds, packets, workers, overhead);
+        report(results, json, rounds, packets, workers, overhead, latency);
     }
     stop_eal();
     return 0;
