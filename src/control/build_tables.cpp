@@ -71,16 +71,36 @@ bool may_match(const Rule &r, const std::vector<Ipv4> &addresses, uint16_t lo, u
     return true;
 }
 
-// RelayRange::direct for RELAY rule `i` on `addresses`.
-bool relays_directly(const Config &config, size_t i, const std::vector<Ipv4> &addresses)
+// The rules that may keep a RELAY range from being direct: those of
+// PREROUTING, other than RELAY, that may match a UDP datagram to one of the
+// box's `locals` (usually few: a DEST rule names an address the box does not
+// own). An earlier RELAY rule never matches a later one's datagrams: config
+// validation rejects two ranges sharing a port on an address.
+std::vector<size_t> relay_blockers(const Config &config, const std::vector<Ipv4> &locals)
+{
+    std::vector<size_t> blockers;
+    for (size_t j = 0; j < config.rules.size(); j++) {
+        const Rule &r = config.rules[j];
+        if (r.hook == Hook::prerouting && r.target != Target::relay &&
+            may_match(r, locals, 0, 65535))
+            blockers.push_back(j);
+    }
+    return blockers;
+}
+
+// RelayRange::direct for RELAY rule `i` on `addresses`, with the rules
+// relay_blockers() found.
+bool relays_directly(const Config &config, size_t i, const std::vector<Ipv4> &addresses,
+                     const std::vector<size_t> &blockers)
 {
     const Match &m = config.rules[i].match;
     if (m.in_port.present() || m.src.present() || m.sport.present())
         return false;
     const PortRange &range = *m.dport.value;
-    for (size_t j = 0; j < i; j++) {
-        const Rule &earlier = config.rules[j];
-        if (earlier.hook == Hook::prerouting && may_match(earlier, addresses, range.lo, range.hi))
+    for (size_t j : blockers) {
+        if (j >= i) // the later rules come after it
+            break;
+        if (may_match(config.rules[j], addresses, range.lo, range.hi))
             return false;
     }
     return true;
@@ -135,6 +155,7 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
     t->learn_policy.probation_ms = config.relay.probation_ms;
     t->port_counters = config.relay.port_counters;
 
+    const std::vector<size_t> blockers = relay_blockers(config, t->locals);
     for (size_t i = 0; i < config.rules.size(); i++) {
         const Rule &r = config.rules[i];
         RuleAction a{RuleTarget::relay, r.to};
@@ -153,8 +174,9 @@ std::unique_ptr<Tables> build_tables(const Config &config, const std::vector<Res
         range.idle_timeout = r.idle_timeout.value_or(config.relay.idle_timeout);
         range.learning = r.learning.value_or(config.relay.learning);
         range.allow = r.allow.value_or(config.relay.allow);
-        range.direct = relays_directly(config, i, range.address ? std::vector<Ipv4>{range.address}
-                                                                 : t->locals);
+        range.direct = relays_directly(config, i,
+                                       range.address ? std::vector<Ipv4>{range.address} : t->locals,
+                                       blockers);
         t->add_range(range);
     }
 

@@ -7,10 +7,12 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace relay {
@@ -77,6 +79,54 @@ struct RuleSource {
     Value node;
     std::string iptables;                            // the string as written, or empty
     std::vector<std::pair<std::string, Value>> fields; // mapping form: "match.dst" -> value
+};
+
+// The relay ports that RELAY rules hold so far, on every box address and on
+// one address, so that each new range is checked in the time it takes to
+// walk it rather than against every earlier rule: a config may hold 65,536
+// of them.
+class RelayPortClaims {
+public:
+    // The earliest rule `r` collides with (one that holds a port of its range
+    // where it would relay: on every address, or on its own), or none; then
+    // `r`, rule i, holds its range.
+    std::optional<size_t> claim(const Rule &r, size_t i)
+    {
+        if (every_.empty()) {
+            every_.assign(ports, none);
+            any_address_.assign(ports, none);
+        }
+        const PortRange &range = *r.match.dport.value;
+        std::vector<uint32_t> *own = nullptr;
+        if (r.match.dst.present()) {
+            own = &addresses_[r.match.dst.value->addr];
+            if (own->empty())
+                own->assign(ports, none);
+        }
+        // A range on every address collides with one on any address.
+        const std::vector<uint32_t> &other = own ? *own : any_address_;
+        uint32_t first = none;
+        for (uint32_t p = range.lo; p <= range.hi; p++)
+            first = std::min({first, every_[p], other[p]});
+        if (first != none)
+            return first;
+        for (uint32_t p = range.lo; p <= range.hi; p++) {
+            if (!own) {
+                every_[p] = static_cast<uint32_t>(i);
+                continue;
+            }
+            (*own)[p] = static_cast<uint32_t>(i);
+            any_address_[p] = std::min(any_address_[p], static_cast<uint32_t>(i));
+        }
+        return std::nullopt;
+    }
+
+private:
+    static constexpr uint32_t ports = 65536;
+    static constexpr uint32_t none = ~0u;
+    std::vector<uint32_t> every_;       // port -> the rule holding it on every address
+    std::vector<uint32_t> any_address_; // port -> the earliest rule holding it on one address
+    std::map<Ipv4, std::vector<uint32_t>> addresses_; // address -> port -> the rule
 };
 
 class Reader {
@@ -483,6 +533,7 @@ private:
 
     void check_rules(const Config &c) const
     {
+        RelayPortClaims claims;
         auto find_port = [&c](const MatchField<std::string> &f) {
             for (const PortConfig &p : c.ports)
                 if (p.name == *f.value)
@@ -510,24 +561,17 @@ private:
                                   " is not the address of a port (RELAY relays on the box's "
                                   "own addresses)");
             }
-            for (size_t j = 0; j < i; j++)
-                check_overlap(c, i, j);
+            if (const std::optional<size_t> j = claims.claim(r, i))
+                fail_overlap(c, i, *j);
         }
     }
 
-    // A RELAY rule without dst relays on every box address, so it collides
-    // with any other RELAY rule that shares a port number.
-    void check_overlap(const Config &c, size_t i, size_t j) const
+    // RELAY rules i and j share a relay port on an address: a RELAY rule
+    // without dst relays on every box address, so it collides with any other
+    // RELAY rule that shares a port number.
+    [[noreturn]] void fail_overlap(const Config &c, size_t i, size_t j) const
     {
         const Rule &a = c.rules[i], &b = c.rules[j];
-        if (b.target != Target::relay)
-            return;
-        const PortRange &ra = *a.match.dport.value, &rb = *b.match.dport.value;
-        if (ra.hi < rb.lo || rb.hi < ra.lo)
-            return;
-        const auto &da = a.match.dst, &db = b.match.dst;
-        if (da.present() && db.present() && da.value->addr != db.value->addr)
-            return;
         auto where = [](const Rule &r) {
             const PortRange &p = *r.match.dport.value;
             return (p.lo == p.hi ? std::to_string(p.lo)

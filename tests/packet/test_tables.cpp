@@ -434,11 +434,12 @@ TEST_CASE("a relay range skips the classifier only where no earlier rule can mat
         "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 6000:6099 -j RELAY\"\n"
         "  - \"-A PREROUTING -p udp -s 10.9.0.0/16 --dport 7000:7099 -j RELAY\"\n"
         "  - \"-A PREROUTING -p udp -d 203.0.113.0/24 --dport 7100 -j DEST --to=10.0.0.9\"\n"
-        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 7100:7199 -j RELAY\"\n");
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 7100:7199 -j RELAY\"\n"
+        "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 3050 -j DEST --to=10.0.0.9\"\n");
     const std::vector<ResolvedPort> resolved = {{0, {}}, {1, {}}};
     const auto t = build_tables(c, resolved);
     REQUIRE(t->ranges.size() == 7);
-    CHECK(t->ranges[0].direct);       // the DEST above is TCP
+    CHECK(t->ranges[0].direct);       // the DEST above is TCP, the UDP one comes after it
     CHECK(t->ranges[1].direct);       // the UDP DEST above is for 10.0.0.1
     CHECK_FALSE(t->ranges[2].direct); // ... and takes 10.0.0.1:4050
     CHECK_FALSE(t->ranges[3].direct); // ! --dport 6050 takes 192.0.2.1:6000-6049

@@ -313,6 +313,24 @@ TEST_CASE("bad configs name file, line, column and key")
          "relay.yaml:6:5: rules[1]: --dport: relay ports 3000-3099 on every port address overlap "
          "rules[0] (relay ports 3099 on 203.0.113.2) in \"-A PREROUTING --dport 3000:3099 -j "
          "RELAY\""},
+        {"a relay range names the earliest range it collides with",
+         two_ports + "rules:\n"
+                     "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 100:199 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp --dport 300:399 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp -d 203.0.113.2 --dport 150:160 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp --dport 155:158 -j RELAY\"\n",
+         "relay.yaml:8:5: rules[3]: --dport: relay ports 155-158 on every port address overlap "
+         "rules[0] (relay ports 100-199 on 10.0.0.1) in \"-A PREROUTING -p udp --dport 155:158 "
+         "-j RELAY\""},
+        {"the same relay ports on two addresses, then on one of them and every address",
+         two_ports + "rules:\n"
+                     "  - \"-A PREROUTING -p udp -d 10.0.0.1 --dport 100:199 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp -d 203.0.113.2 --dport 100:199 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp --dport 300:399 -j RELAY\"\n"
+                     "  - \"-A PREROUTING -p udp -d 203.0.113.2 --dport 398:400 -j RELAY\"\n",
+         "relay.yaml:8:5: rules[3]: --dport: relay ports 398-400 on 203.0.113.2 overlap "
+         "rules[2] (relay ports 300-399 on every port address) in \"-A PREROUTING -p udp -d "
+         "203.0.113.2 --dport 398:400 -j RELAY\""},
         {"typo in an iptables rule",
          two_ports + "rules:\n  - \"-A PREROUTING -p udp --dport 3000 -j RELAY\"\n"
                      "  - \"-A PREROUTING -p udp --dprt 4000 -j RELAY\"\n",
