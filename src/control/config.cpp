@@ -92,10 +92,6 @@ public:
     // `r`, rule i, holds its range.
     std::optional<size_t> claim(const Rule &r, size_t i)
     {
-        if (every_.empty()) {
-            every_.assign(ports, none);
-            any_address_.assign(ports, none);
-        }
         const PortRange &range = *r.match.dport.value;
         std::vector<uint32_t> *own = nullptr;
         if (r.match.dst.present()) {
@@ -124,8 +120,10 @@ public:
 private:
     static constexpr uint32_t ports = 65536;
     static constexpr uint32_t none = ~0u;
-    std::vector<uint32_t> every_;       // port -> the rule holding it on every address
-    std::vector<uint32_t> any_address_; // port -> the earliest rule holding it on one address
+    // port -> the rule holding it on every address
+    std::vector<uint32_t> every_ = std::vector<uint32_t>(ports, none);
+    // port -> the earliest rule holding it on one address
+    std::vector<uint32_t> any_address_ = std::vector<uint32_t>(ports, none);
     std::map<Ipv4, std::vector<uint32_t>> addresses_; // address -> port -> the rule
 };
 

@@ -16,8 +16,8 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
