@@ -19,7 +19,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-BUILD=${RELAY_BENCH_BUILD_DIR:-build-release}
 WHICH=${1:-all}
 case "$WHICH" in
 rules | relay) shift ;;
@@ -31,8 +30,7 @@ all)
 esac
 
 install_deps || log "WARNING: dependencies are missing; the build may fail"
-configure "$BUILD" -Dbuildtype=release -Db_ndebug=true || die "meson setup of $BUILD failed"
-ninja -C "$BUILD" tests/bench/rule_bench tests/bench/dpdk-relay-bench || die "build of the benchmarks failed"
+release_build tests/bench/rule_bench tests/bench/dpdk-relay-bench
 
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Hypervisor vendor|L3 cache):' >&2
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
@@ -57,7 +55,7 @@ run() {
 rc=0
 if [ "$WHICH" != relay ]; then
     log "== rule_bench (--no-huge)"
-    run rule_bench "$BUILD/tests/bench/rule_bench" --json bench-rules.json "$@" || rc=1
+    run rule_bench "$RELEASE_DIR/tests/bench/rule_bench" --json bench-rules.json "$@" || rc=1
     [ "$rc" -eq 0 ] && log "figures written to bench-rules.json"
 fi
 if [ "$WHICH" != rules ]; then
@@ -72,7 +70,7 @@ if [ "$WHICH" != rules ]; then
     fi
     [ "$(nproc)" -ge 2 ] && opts+=(--workers 2)
     log "== dpdk-relay-bench ${opts[*]}"
-    run relay_bench "$BUILD/tests/bench/dpdk-relay-bench" --json bench-relay.json "${opts[@]}" "$@" || rc=1
+    run relay_bench "$RELEASE_DIR/tests/bench/dpdk-relay-bench" --json bench-relay.json "${opts[@]}" "$@" || rc=1
     [ "$rc" -eq 0 ] && log "figures written to bench-relay.json"
 fi
 exit "$rc"

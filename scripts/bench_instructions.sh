@@ -24,7 +24,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-BUILD=${RELAY_BENCH_BUILD_DIR:-build-release}
 JSON=${RELAY_INSTR_JSON:-bench-instructions.json}
 SCENARIOS=${1:-relay-1,relay-65536,relay-65536-onearm,rewrite-1,rewrite-100,rewrite-10000,rewrite-10000-new,mixed}
 ROUNDS=2      # measured rounds; measure() runs one more to warm up and check
@@ -33,8 +32,7 @@ PACKETS=4096  # per round
 DEPS+=(valgrind)
 install_deps || log "WARNING: dependencies are missing"
 command -v valgrind >/dev/null || die "valgrind is missing"
-configure "$BUILD" -Dbuildtype=release -Db_ndebug=true || die "meson setup of $BUILD failed"
-ninja -C "$BUILD" tests/bench/dpdk-relay-bench || die "build of dpdk-relay-bench failed"
+release_build tests/bench/dpdk-relay-bench
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -44,7 +42,7 @@ for name in "${names[@]}"; do
     # The bench removes its EAL runtime dir itself.
     valgrind --tool=callgrind --branch-sim=yes --callgrind-out-file="$TMP/$name.out" \
         --toggle-collect='*round_of*' --toggle-collect='*warm_up*' \
-        "$BUILD/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
+        "$RELEASE_DIR/tests/bench/dpdk-relay-bench" --rounds "$ROUNDS" --packets "$PACKETS" \
         --scenarios "$name" >"$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; die "$name failed under callgrind"; }
     callgrind_annotate --inclusive=yes --threshold=100 "$TMP/$name.out" >"$TMP/$name.txt" 2>/dev/null &&
         callgrind_annotate --threshold=100 "$TMP/$name.out" >"$TMP/$name.self.txt" 2>/dev/null &&

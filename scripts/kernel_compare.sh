@@ -43,8 +43,6 @@
 # up, so its figure is only a lower bound of what the middle can do.
 #
 # Run as root (installs nftables and what else is missing with apt-get):
-#   meson setup build-release -Dbuildtype=release -Db_ndebug=true
-#   ninja -C build-release src/control/dpdk-relay
 #   scripts/kernel_compare.sh [options] [DPDK_RELAY]
 # Options (or environment):
 #   -o FILE   KC_JSON      JSON output (default kernel-compare.json)
@@ -55,7 +53,9 @@
 #   -m LIST   KC_MODES     modes, comma-separated (default kernel,af_packet,af_xdp)
 #             KC_RX        napi (default), sender or rps: see CPUs above
 #             KC_KEEP_LOGS non-empty: keep the generator's and dpdk-relay's logs
-#   DPDK_RELAY (or RELAY_BIN): default build-release/src/control/dpdk-relay of this tree
+#   DPDK_RELAY (or RELAY_BIN): a dpdk-relay binary; by default this tree's
+#             release build, which the script builds (build-release, or
+#             RELAY_BENCH_BUILD_DIR)
 # A debug build checks every checksum fixup in full: measure a release build.
 # Everything it creates (namespaces, veths, processes, /var/run/dpdk/kc-*) goes
 # on exit, failure or signal.
@@ -90,7 +90,7 @@ while getopts 'o:d:w:r:s:m:h' opt; do
 done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || usage
-RELAY_BIN=${1:-${RELAY_BIN:-$HERE/../build-release/src/control/dpdk-relay}}
+RELAY_BIN=${1:-${RELAY_BIN:-}}
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 IFS=, read -r -a MODE_LIST <<<"$MODES"
 for v in "$DURATION" "$WARMUP" "$REPS" "${SIZE_LIST[@]}"; do
@@ -108,12 +108,17 @@ case $RX in napi | sender | rps) ;; *) die "KC_RX=$RX: napi, sender or rps" ;; e
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (generator on CPU 0, middle box on CPU 1)"
 
 DEPS=(dpdk nftables ethtool iproute2 util-linux python3)
+[ -n "$RELAY_BIN" ] || DEPS+=("${BUILD_DEPS[@]}")
 install_deps || die "missing packages (see above)"
 for tool in dpdk-testpmd nft ethtool taskset "$RELAY_PY"; do
     command -v "$tool" >/dev/null || die "$tool missing"
 done
 if [[ " ${MODE_LIST[*]} " == *" af_"* ]]; then
-    [ -x "$RELAY_BIN" ] || die "$RELAY_BIN is not an executable (build it: see the header of $0)"
+    if [ -z "$RELAY_BIN" ]; then
+        release_build src/control/dpdk-relay
+        RELAY_BIN=$RELEASE_DIR/src/control/dpdk-relay
+    fi
+    [ -x "$RELAY_BIN" ] || die "$RELAY_BIN is not an executable"
 fi
 
 VIP=203.0.113.10             # the address the generator sends to, mapped to the sink

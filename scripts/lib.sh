@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Shell functions shared by scripts/test.sh, scripts/demo.sh and tests/e2e/*.sh.
+# Shell functions shared by scripts/*.sh and tests/e2e/*.sh.
 # Source it; it defines functions and a few variables and runs nothing.
 #
 # Test topology (netns_setup):
@@ -24,8 +24,11 @@ RELAY_ADDR=10.77.0.1
 RELAY_PREFIX_LEN=24
 RELAY_IF=relay0
 
-DEPS=(libdpdk-dev dpdk-dev dpdk meson ninja-build pkg-config g++
-      libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev catch2
+# What building needs (catch2 for the tests, which meson builds by default);
+# DEPS, what install_deps installs, adds what the tests and the demo use.
+BUILD_DEPS=(libdpdk-dev meson ninja-build pkg-config g++
+            libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev catch2)
+DEPS=("${BUILD_DEPS[@]}" dpdk-dev dpdk
       python3-scapy tshark ethtool iproute2 iputils-ping libpcap-dev clang
       curl tcpdump prometheus groff-base mandoc
       libclang-rt-14-dev)  # the last: clang's libFuzzer and sanitizer runtimes
@@ -98,6 +101,16 @@ configure() {
         rm -rf "$dir"
         meson setup "$dir" "$@"
     fi
+}
+
+# release_build TARGET...: builds TARGETs in the release tree that the
+# benchmarks measure (no debug checksum audit): build-release at the top of the
+# source tree, or RELAY_BENCH_BUILD_DIR. Sets RELEASE_DIR; dies on failure.
+release_build() {
+    RELEASE_DIR=${RELAY_BENCH_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-release}
+    configure "$RELEASE_DIR" -Dbuildtype=release -Db_ndebug=true ||
+        die "meson setup of $RELEASE_DIR failed"
+    ninja -C "$RELEASE_DIR" "$@" || die "build of $* failed"
 }
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }

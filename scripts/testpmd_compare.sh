@@ -40,8 +40,6 @@
 # is other work) and the load average (which counts our own polling thread, ~1).
 #
 # Run as root (installs what is missing with apt-get):
-#   meson setup build-release -Dbuildtype=release -Db_ndebug=true
-#   ninja -C build-release src/control/dpdk-relay
 #   scripts/testpmd_compare.sh [options] [DPDK_RELAY]
 # Options (or environment):
 #   -o FILE   TC_JSON      JSON output (default testpmd-compare.json)
@@ -53,7 +51,9 @@
 #   -n N      TC_NPORTS    relay ports (default 1000; each pcap holds 2*N frames)
 #   -m MODE   TC_MEMORY    auto (default: hugepages if free) or nohuge
 #             TC_KEEP_LOGS non-empty: keep the logs, configs and pcap files
-#   DPDK_RELAY (or RELAY_BIN): default build-release/src/control/dpdk-relay of this tree
+#   DPDK_RELAY (or RELAY_BIN): a dpdk-relay binary; by default this tree's
+#             release build, which the script builds (build-release, or
+#             RELAY_BENCH_BUILD_DIR)
 # A debug build checks every checksum fixup in full: measure a release build.
 # Everything it creates (processes, /var/run/dpdk/tpc-*, temp files) goes on
 # exit, failure or signal.
@@ -91,7 +91,7 @@ while getopts 'o:d:w:r:t:s:n:m:h' opt; do
 done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || usage
-RELAY_BIN=${1:-${RELAY_BIN:-$HERE/../build-release/src/control/dpdk-relay}}
+RELAY_BIN=${1:-${RELAY_BIN:-}}
 IFS=, read -r -a TRAFFIC_LIST <<<"$TRAFFIC"
 for v in "$DURATION" "$WARMUP" "$REPS" "$FRAME" "$NPORTS"; do
     [[ "$v" =~ ^[0-9]+$ ]] || die "not a whole number: '$v'"
@@ -112,11 +112,16 @@ case $MEMORY in auto | nohuge) ;; *) die "memory mode '$MEMORY': auto or nohuge"
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (main lcore 0, forwarding lcore 1)"
 
 DEPS=(dpdk dpdk-dev python3-scapy python3 util-linux coreutils)
+[ -n "$RELAY_BIN" ] || DEPS+=("${BUILD_DEPS[@]}")
 install_deps || die "missing packages (see above)"
+if [ -z "$RELAY_BIN" ]; then
+    release_build src/control/dpdk-relay
+    RELAY_BIN=$RELEASE_DIR/src/control/dpdk-relay
+fi
 for tool in dpdk-testpmd /usr/bin/dpdk-telemetry.py lscpu stdbuf "$RELAY_PY"; do
     command -v "$tool" >/dev/null || die "$tool missing"
 done
-[ -x "$RELAY_BIN" ] || die "$RELAY_BIN is not an executable (build it: see the header of $0)"
+[ -x "$RELAY_BIN" ] || die "$RELAY_BIN is not an executable"
 "$RELAY_PY" -c 'import scapy.all' 2>/dev/null || die "$RELAY_PY does not see scapy (python3-scapy)"
 
 RELAY_ADDR=10.80.0.1         # dpdk-relay's address on port 0 (the feed)
