@@ -20,8 +20,9 @@
 #            DEST rule maps to 10.1.0.53 on port 1's subnet (static neighbour, no
 #            ARP): rewritten and routed out of port 1. testpmd: paired topology,
 #            port 0 -> port 1.
-# dpdk-relay runs one config with both rules (rte_acl: a lookup costs the same
-# whatever the number of rules), relay ports enabled from the start. Its useful work is checked
+# dpdk-relay runs one config with both rules (a table that small is tried entry
+# by entry, and after the warm-up every rewritten flow is in the worker's flow
+# cache), relay ports enabled from the start. Its useful work is checked
 # from /relay/stats: relayed_packets (relay) or rewritten_dest and
 # forwarded_packets (rewrite) must be nearly all of what it received, so the
 # figure is relaying or rewriting, not dropping.
