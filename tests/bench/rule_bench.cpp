@@ -4,7 +4,10 @@
 //   (a) Classifier::classify alone, on prebuilt keys for each hook, and
 //   (b) Worker::process_burst on whole frames, the packet path (the same
 //       frames every round: after the first, their flows are in the worker's
-//       flow cache, which spares them both lookups),
+//       flow cache, which spares them both lookups), and
+//   (c) Classifier::classify alone on the same keys with rte_acl tables
+//       built from the same rules, whatever method the box's tables use:
+//       what the rule tables of other shapes cost,
 // with rte_rdtsc over bursts of 32: the median of many short rounds, taken in
 // turns over the sizes. A benchmark, not a test: it prints figures (and
 // --json FILE writes them), and fails only when the box does not do what is
@@ -12,6 +15,7 @@
 //
 //   rule_bench [--json FILE] [--rounds 101] [--rules 1,10,100,1000,10000] [--frames 4096]
 #include "bench_util.hpp"
+#include "rule_compiler.hpp"
 #include "rule_workload.hpp"
 
 #include <rte_cycles.h>
@@ -98,8 +102,11 @@ struct Row {
     uint32_t rules = 0, dest_rules = 0, source_rules = 0;
     size_t pre_entries = 0, post_entries = 0;
     double parse_ms = 0, build_ms = 0;
+    // rte_acl tables of the same rules: build time, memory and tries.
+    double acl_build_ms = 0;
     AclLog::Stats pre_acl, post_acl;
-    std::vector<double> classify, classify_post, full; // cycles per key/packet, per round
+    // Cycles per key/packet, per round.
+    std::vector<double> classify, classify_post, full, acl_classify, acl_classify_post;
 };
 
 [[noreturn]] void fail(const std::string &what)
@@ -113,20 +120,32 @@ double ms_since(std::chrono::steady_clock::time_point t)
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
-void build_box(Box &box, Row &row, rte_mempool *pool)
+// rte_acl tables of a box's rules, for each hook.
+struct AclTables {
+    std::unique_ptr<Classifier> pre, post;
+};
+
+void build_box(Box &box, AclTables &acl, Row &row, rte_mempool *pool)
 {
     const std::string text = config_text(row.dest_rules, row.source_rules);
     auto t = std::chrono::steady_clock::now();
     box.config = parse_config(text, "bench.yaml");
     row.parse_ms = ms_since(t);
     const std::vector<ResolvedPort> resolved = {{lan, ether(lan_mac)}, {wan, ether(wan_mac)}};
+    t = std::chrono::steady_clock::now();
+    box.tables = build_tables(box.config, resolved);
+    row.build_ms = ms_since(t);
     {
         AclLog log;
         t = std::chrono::steady_clock::now();
-        box.tables = build_tables(box.config, resolved);
-        row.build_ms = ms_since(t);
-        row.pre_acl = log.stats("relay_pre");
-        row.post_acl = log.stats("relay_post");
+        const CompiledRules compiled = compile_rules(box.config, {lan, wan}, box.tables->locals);
+        acl.pre = std::make_unique<Classifier>("bench_acl_pre", compiled.prerouting,
+                                               Classifier::Method::acl);
+        acl.post = std::make_unique<Classifier>("bench_acl_post", compiled.postrouting,
+                                                Classifier::Method::acl);
+        row.acl_build_ms = ms_since(t);
+        row.pre_acl = log.stats("bench_acl_pre");
+        row.post_acl = log.stats("bench_acl_post");
     }
     row.pre_entries = box.tables->prerouting ? box.tables->prerouting->size() : 0;
     row.post_entries = box.tables->postrouting ? box.tables->postrouting->size() : 0;
@@ -195,8 +214,9 @@ double classify_only(const Classifier &c, std::vector<const uint8_t *> &ptrs, un
 }
 
 // Checks that the box does what is measured: every frame forwarded, every
-// key matching the rule its frame was built for.
-void check(Box &box, const std::vector<Frame> &frames, rte_mempool *pool,
+// key matching the rule its frame was built for, in the box's tables and in
+// the rte_acl ones.
+void check(Box &box, const AclTables &acl, const std::vector<Frame> &frames, rte_mempool *pool,
            const std::vector<AclKey> &pre, const std::vector<uint32_t> &pre_want,
            const std::vector<AclKey> &post, const std::vector<uint32_t> &post_want)
 {
@@ -214,6 +234,8 @@ void check(Box &box, const std::vector<Frame> &frames, rte_mempool *pool,
     };
     verify(*box.tables->prerouting, pre, pre_want, "prerouting");
     verify(*box.tables->postrouting, post, post_want, "postrouting");
+    verify(*acl.pre, pre, pre_want, "rte_acl prerouting");
+    verify(*acl.post, post, post_want, "rte_acl postrouting");
     box.workers[0]->pending_counters() = Counters{};
     full_path(box, frames, pool);
     const Counters &c = box.workers[0]->pending_counters();
@@ -236,6 +258,7 @@ void check(Box &box, const std::vector<Frame> &frames, rte_mempool *pool,
 struct Case {
     Row row;
     Box box;
+    AclTables acl;
     std::vector<Frame> frames;
     std::vector<AclKey> pre, post;
     std::vector<const uint8_t *> pre_ptrs, post_ptrs;
@@ -248,7 +271,7 @@ std::unique_ptr<Case> prepare(uint32_t rules, size_t frame_count, rte_mempool *p
     row.rules = rules;
     row.dest_rules = rules;
     row.source_rules = std::max<uint32_t>(1, rules / 2);
-    build_box(c->box, row, pool);
+    build_box(c->box, c->acl, row, pool);
 
     c->frames = make_frames(row.dest_rules, row.source_rules, frame_count);
     std::vector<uint32_t> pre_want, post_want;
@@ -261,7 +284,7 @@ std::unique_ptr<Case> prepare(uint32_t rules, size_t frame_count, rte_mempool *p
             post_want.push_back(f.rule);
         }
     }
-    check(c->box, c->frames, pool, c->pre, pre_want, c->post, post_want);
+    check(c->box, c->acl, c->frames, pool, c->pre, pre_want, c->post, post_want);
     for (const AclKey &k : c->pre)
         c->pre_ptrs.push_back(reinterpret_cast<const uint8_t *>(&k));
     for (const AclKey &k : c->post)
@@ -281,6 +304,10 @@ void measure(Case &c, rte_mempool *pool)
     c.row.classify.push_back(classify_only(pre, c.pre_ptrs, passes));
     classify_only(post, c.post_ptrs, passes);
     c.row.classify_post.push_back(classify_only(post, c.post_ptrs, passes));
+    classify_only(*c.acl.pre, c.pre_ptrs, passes);
+    c.row.acl_classify.push_back(classify_only(*c.acl.pre, c.pre_ptrs, passes));
+    classify_only(*c.acl.post, c.post_ptrs, passes);
+    c.row.acl_classify_post.push_back(classify_only(*c.acl.post, c.post_ptrs, passes));
     full_path(c.box, c.frames, pool);
     c.row.full.push_back(full_path(c.box, c.frames, pool));
 }
@@ -318,15 +345,18 @@ void write_json(const std::string &path, const std::vector<std::unique_ptr<Case>
             "     \"acl_entries\": {\"prerouting\": %zu, \"postrouting\": %zu},\n"
             "     \"acl_bytes\": {\"prerouting\": %s, \"postrouting\": %s},\n"
             "     \"acl_tries\": {\"prerouting\": %u, \"postrouting\": %u},\n"
-            "     \"parse_ms\": %.2f, \"build_ms\": %.2f,\n"
+            "     \"parse_ms\": %.2f, \"build_ms\": %.2f, \"acl_build_ms\": %.2f,\n"
             "     \"classify_cycles_per_key\": %s, \"classify_ratio\": %.3f,\n"
             "     \"classify_post_cycles_per_key\": %s,\n"
+            "     \"acl_classify_cycles_per_key\": %s,\n"
+            "     \"acl_classify_post_cycles_per_key\": %s,\n"
             "     \"full_cycles_per_packet\": %s, \"full_ratio\": %.3f}%s\n",
             r.rules, r.dest_rules, r.source_rules, r.pre_entries, r.post_entries,
             mem(r.pre_acl).c_str(), mem(r.post_acl).c_str(), r.pre_acl.tries, r.post_acl.tries,
-            r.parse_ms, r.build_ms, json_spread(r.classify).c_str(), median(r.classify) / base_c,
-            json_spread(r.classify_post).c_str(), json_spread(r.full).c_str(),
-            median(r.full) / base_f, i + 1 < cases.size() ? "," : "");
+            r.parse_ms, r.build_ms, r.acl_build_ms, json_spread(r.classify).c_str(),
+            median(r.classify) / base_c, json_spread(r.classify_post).c_str(),
+            json_spread(r.acl_classify).c_str(), json_spread(r.acl_classify_post).c_str(),
+            json_spread(r.full).c_str(), median(r.full) / base_f, i + 1 < cases.size() ? "," : "");
     }
     std::fprintf(f, "  ]\n}\n");
     std::fclose(f);
@@ -334,9 +364,9 @@ void write_json(const std::string &path, const std::vector<std::unique_ptr<Case>
 
 void print_header()
 {
-    std::printf("%7s %13s %9s %9s %11s %7s %10s %7s %10s %10s %7s\n", "rules", "acl entries",
-                "parse ms", "build ms", "acl KiB", "tries", "cyc/key", "ratio", "post c/k",
-                "cyc/pkt", "ratio");
+    std::printf("%7s %12s %9s %9s %8s %6s %9s %8s %6s | %8s %10s %6s %8s %9s\n", "rules",
+                "entries", "parse ms", "build ms", "cyc/key", "ratio", "post c/k", "cyc/pkt",
+                "ratio", "acl ms", "acl KiB", "tries", "acl c/k", "acl post");
 }
 
 // A row, with its ratios to `base` (the smallest table).
@@ -349,10 +379,12 @@ void print_row(const Row &r, const Row &base)
     else
         std::snprintf(mem, sizeof mem, "n/a");
     std::snprintf(tries, sizeof tries, "%u+%u", r.pre_acl.tries, r.post_acl.tries);
-    std::printf("%7u %13s %9.1f %9.1f %11s %7s %10.1f %7.2f %10.1f %10.1f %7.2f\n", r.rules,
-                entries, r.parse_ms, r.build_ms, mem, tries, median(r.classify),
+    std::printf("%7u %12s %9.1f %9.1f %8.1f %6.2f %9.1f %8.1f %6.2f | "
+                "%8.1f %10s %6s %8.1f %9.1f\n",
+                r.rules, entries, r.parse_ms, r.build_ms, median(r.classify),
                 median(r.classify) / median(base.classify), median(r.classify_post),
-                median(r.full), median(r.full) / median(base.full));
+                median(r.full), median(r.full) / median(base.full), r.acl_build_ms, mem, tries,
+                median(r.acl_classify), median(r.acl_classify_post));
     std::fflush(stdout);
 }
 
@@ -436,8 +468,12 @@ int main(int argc, char **argv)
 
     std::printf("\nrules: DEST rules (and half as many SOURCE rules); "
                 "a+b: prerouting+postrouting\n"
-                "cyc/key: classify alone, prerouting; post c/k: the same, postrouting;\n"
-                "cyc/pkt: Worker::process_burst per packet; ratio: to the first row\n\n");
+                "entries: classifier entries; cyc/key: classify alone, prerouting, with the "
+                "box's tables;\npost c/k: the same, postrouting; cyc/pkt: "
+                "Worker::process_burst per packet; ratio: to the first row;\n"
+                "after |: rte_acl tables of the same rules, built for comparison: build time, "
+                "memory, tries,\n"
+                "acl c/k and acl post: classify alone, as cyc/key and post c/k\n\n");
     print_header();
     for (const auto &c : cases)
         print_row(c->row, cases.front()->row);
