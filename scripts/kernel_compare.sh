@@ -108,12 +108,14 @@ case $RX in napi | sender | rps) ;; *) die "KC_RX=$RX: napi, sender or rps" ;; e
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (generator on CPU 0, middle box on CPU 1)"
 
 DEPS=(dpdk nftables ethtool iproute2 util-linux python3)
-[ -n "$RELAY_BIN" ] || DEPS+=("${BUILD_DEPS[@]}")
+RELAY_MODES=
+[[ " ${MODE_LIST[*]} " == *" af_"* ]] && RELAY_MODES=1
+[ -n "$RELAY_MODES" ] && [ -z "$RELAY_BIN" ] && DEPS+=("${BUILD_DEPS[@]}")
 install_deps || die "missing packages (see above)"
 for tool in dpdk-testpmd nft ethtool taskset "$RELAY_PY"; do
     command -v "$tool" >/dev/null || die "$tool missing"
 done
-if [[ " ${MODE_LIST[*]} " == *" af_"* ]]; then
+if [ -n "$RELAY_MODES" ]; then
     if [ -z "$RELAY_BIN" ]; then
         release_build src/control/dpdk-relay
         RELAY_BIN=$RELEASE_DIR/src/control/dpdk-relay
